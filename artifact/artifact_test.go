@@ -1,0 +1,207 @@
+package artifact
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"fraudknn/knn"
+)
+
+// testIndex builds a small random index with clusters of uneven sizes.
+func testIndex(t *testing.T, n, k int) *knn.Index {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
+	vecs := make([]int16, n*knn.Dims)
+	labels := make([]uint8, n)
+	assign := make([]uint32, n)
+	for i := 0; i < n; i++ {
+		for d := 0; d < knn.Dims; d++ {
+			vecs[i*knn.Dims+d] = int16(rng.IntN(knn.MaxValue + 1))
+		}
+		if rng.IntN(3) == 0 {
+			vecs[i*knn.Dims+5], vecs[i*knn.Dims+6] = -knn.MaxValue, -knn.MaxValue
+		}
+		labels[i] = uint8(rng.IntN(2))
+		assign[i] = uint32(rng.IntN(k) * rng.IntN(k) / k) // skewed sizes
+	}
+	ix, err := knn.Build(vecs, labels, assign, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
+	t.Helper()
+	meta := Meta{Seed: 42, KRequested: 9, Iterations: 3}
+	meta.Source[0], meta.Source[31] = 0xab, 0xcd
+	path := filepath.Join(t.TempDir(), "index.fknn")
+	size, err := Write(path, ix, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() != size {
+		t.Fatalf("Write reported %d bytes; file: %v, %v", size, st, err)
+	}
+	return path, meta
+}
+
+func TestRoundTrip(t *testing.T) {
+	ix := testIndex(t, 1000, 9)
+	path, meta := writeTemp(t, ix)
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Meta != meta {
+		t.Errorf("meta %+v; want %+v", a.Meta, meta)
+	}
+	got := a.Index
+	for name, pair := range map[string][2]any{
+		"N":         {got.N, ix.N},
+		"K":         {got.K, ix.K},
+		"Vecs":      {got.Vecs, ix.Vecs},
+		"Labels":    {got.Labels, ix.Labels},
+		"Pos":       {got.Pos, ix.Pos},
+		"Start":     {got.Start, ix.Start},
+		"PadStart":  {got.PadStart, ix.PadStart},
+		"Centroids": {got.Centroids, ix.Centroids},
+		"BoxMin":    {got.BoxMin, ix.BoxMin},
+		"BoxMax":    {got.BoxMax, ix.BoxMax},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s differs after the round trip", name)
+		}
+	}
+	// The mapped index searches like the one it was written from.
+	s1, s2 := knn.NewSearcher(ix, 5), knn.NewSearcher(got, 5)
+	var r1, r2 knn.Result
+	for i := 0; i < 50; i++ {
+		var q [knn.Dims]int16
+		copy(q[:], ix.Vecs[i*3:])
+		for d := range q {
+			q[d] = int16(min(max(int(q[d]), 0), knn.MaxValue))
+		}
+		s1.Search(&q, &r1)
+		s2.Search(&q, &r2)
+		if !reflect.DeepEqual(r1.List(), r2.List()) {
+			t.Fatalf("query %v: %v from memory, %v from the file", q, r1.List(), r2.List())
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("Write left %d files in its directory; want only the artifact", len(entries))
+	}
+}
+
+// rewrite changes a copy of the artifact at path with f and returns the
+// copy's path. fixCRC recomputes the header checksum afterwards, so that
+// the checks behind it are reached.
+func rewrite(t *testing.T, path string, fixCRC bool, f func(b []byte) []byte) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = f(b)
+	if fixCRC && len(b) >= HeaderSize {
+		binary.LittleEndian.PutUint32(b[offHeaderCRC:], crc32.Checksum(b[:offHeaderCRC], castagnoli))
+	}
+	out := filepath.Join(t.TempDir(), "damaged.fknn")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOpenRefusesDamage(t *testing.T) {
+	path, _ := writeTemp(t, testIndex(t, 500, 7))
+	le := binary.LittleEndian
+	cases := []struct {
+		name   string
+		fixCRC bool
+		f      func(b []byte) []byte
+		want   string
+	}{
+		{"empty", false, func(b []byte) []byte { return nil }, "shorter than the"},
+		{"header only", false, func(b []byte) []byte { return b[:HeaderSize] }, "truncated"},
+		{"truncated by one byte", false, func(b []byte) []byte { return b[:len(b)-1] }, "truncated"},
+		{"extra byte", false, func(b []byte) []byte { return append(b, 0) }, "bytes but it is"},
+		{"not an artifact", false, func(b []byte) []byte { copy(b, "PK\x03\x04"); return b }, "not a fraudknn artifact"},
+		{"newer version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], Version+1); return b }, "version 2"},
+		{"header bit flip", false, func(b []byte) []byte { b[offN] ^= 1; return b }, "header checksum"},
+		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
+		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
+		{"misaligned section", true, func(b []byte) []byte {
+			le.PutUint64(b[offSections+16*secLabels:], le.Uint64(b[offSections+16*secLabels:])+1)
+			return b
+		}, "misaligned"},
+		{"section past the end", true, func(b []byte) []byte {
+			le.PutUint64(b[offSections+16*secBoxMax+8:], 1<<40)
+			return b
+		}, "past the end"},
+		{"wrong N", true, func(b []byte) []byte { le.PutUint32(b[offN:], 499); return b }, "need"},
+		{"more clusters than vectors", true, func(b []byte) []byte { le.PutUint32(b[offK:], 501); return b }, "clusters"},
+	}
+	for _, c := range cases {
+		p := rewrite(t, path, c.fixCRC, c.f)
+		a, err := Open(p)
+		if err == nil {
+			a.Close()
+			t.Errorf("%s: Open accepted it", c.name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, c.want) || !strings.Contains(msg, "make artifact") {
+			t.Errorf("%s: error %q; want it to mention %q and how to rebuild", c.name, msg, c.want)
+		}
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing.fknn")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestOpenRefusesBadContents writes an index whose contents break an
+// invariant, with valid checksums: Open must still refuse it.
+func TestOpenRefusesBadContents(t *testing.T) {
+	ix := testIndex(t, 300, 5)
+	ix.BoxMin[0] = ix.BoxMax[0] + 1 // a box that excludes its members
+	path := filepath.Join(t.TempDir(), "bad.fknn")
+	if _, err := Write(path, ix, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := Open(path); err == nil {
+		a.Close()
+		t.Fatal("Open accepted an index whose box excludes its members")
+	} else if !strings.Contains(err.Error(), "outside the cluster's box") {
+		t.Fatalf("error %q does not say what is wrong", err)
+	}
+}
+
+func TestWriteFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "index.fknn")
+	if err := os.WriteFile(path, []byte("old contents"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := testIndex(t, 100, 3)
+	bad.Start = bad.Start[:1]
+	if _, err := Write(path, bad, Meta{}); err == nil {
+		t.Fatal("Write accepted an inconsistent index")
+	}
+	if _, err := Write(filepath.Join(dir, "no-such-dir", "x.fknn"), testIndex(t, 100, 3), Meta{}); err == nil {
+		t.Fatal("Write into a missing directory succeeded")
+	}
+	b, _ := os.ReadFile(path)
+	entries, _ := os.ReadDir(dir)
+	if string(b) != "old contents" || len(entries) != 1 {
+		t.Fatalf("a failed Write changed the directory: %d entries, old file now %q", len(entries), b)
+	}
+}

@@ -1,0 +1,112 @@
+package artifact
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+
+	"fraudknn/knn"
+)
+
+// Write stores ix and meta at path atomically: it writes a temporary file
+// in the same directory, syncs it, renames it over path and syncs the
+// directory, so a reader sees either the old file or the whole new one,
+// and a failure leaves nothing half-written behind. It returns the size of
+// the file.
+func Write(path string, ix *knn.Index, meta Meta) (size int64, err error) {
+	if !littleEndian() {
+		return 0, errors.New("artifact: writing needs a little-endian machine")
+	}
+	if err := ix.Check(); err != nil {
+		return 0, fmt.Errorf("artifact: refusing to write an inconsistent index: %w", err)
+	}
+	h := &header{n: ix.N, k: ix.K, meta: meta}
+	h.sections, h.fileSize = layout(sectionLengths(ix.N, ix.K, int(ix.PadStart[ix.K])))
+	data := [numSections][]byte{
+		secVectors:   asBytes(ix.Vecs),
+		secLabels:    asBytes(ix.Labels),
+		secPositions: asBytes(ix.Pos),
+		secStart:     asBytes(ix.Start),
+		secPadStart:  asBytes(ix.PadStart),
+		secCentroids: asBytes(ix.Centroids),
+		secBoxMin:    asBytes(ix.BoxMin),
+		secBoxMax:    asBytes(ix.BoxMax),
+	}
+
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, base+".tmp-*")
+	if err != nil {
+		return 0, fmt.Errorf("artifact: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+
+	bw := bufio.NewWriterSize(f, 1<<20)
+	crc := crc32.New(castagnoli)
+	w := &crcWriter{w: bw, crc: crc}
+	if _, err = bw.Write(make([]byte, HeaderSize)); err != nil { // placeholder, written last
+		return 0, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
+	}
+	w.n = HeaderSize
+	for i, s := range h.sections {
+		if uint64(len(data[i])) != s.len {
+			return 0, fmt.Errorf("artifact: BUG: %s section is %d bytes, layout says %d", sectionNames[i], len(data[i]), s.len)
+		}
+		if _, err = w.Write(make([]byte, s.off-w.n)); err != nil {
+			return 0, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
+		}
+		if _, err = w.Write(data[i]); err != nil {
+			return 0, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
+		}
+	}
+	if err = bw.Flush(); err != nil {
+		return 0, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
+	}
+	h.dataCRC = crc.Sum32()
+	if _, err = f.WriteAt(h.encode(), 0); err != nil {
+		return 0, fmt.Errorf("artifact: writing the header of %s: %w", f.Name(), err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return 0, fmt.Errorf("artifact: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return 0, fmt.Errorf("artifact: syncing %s: %w", f.Name(), err)
+	}
+	if err = f.Close(); err != nil {
+		return 0, fmt.Errorf("artifact: closing %s: %w", f.Name(), err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return 0, fmt.Errorf("artifact: %w", err)
+	}
+	if d, derr := os.Open(dir); derr == nil { // make the rename durable
+		d.Sync()
+		d.Close()
+	}
+	return int64(h.fileSize), nil
+}
+
+// crcWriter passes writes on and keeps a running CRC and byte count.
+type crcWriter struct {
+	w   io.Writer
+	crc hash.Hash32
+	n   uint64
+}
+
+func (c *crcWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.crc.Write(p[:n])
+	c.n += uint64(n)
+	return n, err
+}

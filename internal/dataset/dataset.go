@@ -1,0 +1,116 @@
+// Package dataset finds the contest's shared data files and loads the
+// labelled test payloads.
+package dataset
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// EnvDir names the environment variable that points at the data folder.
+const EnvDir = "FRAUDKNN_DATA"
+
+// Dir returns the folder holding the shared data: $FRAUDKNN_DATA when set,
+// else ../shared/data next to the repository (found by walking up from the
+// working directory to the folder holding go.mod). ok is false when the
+// folder does not exist.
+func Dir() (dir string, ok bool) {
+	if d := os.Getenv(EnvDir); d != "" {
+		st, err := os.Stat(d)
+		return d, err == nil && st.IsDir()
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			data := filepath.Join(filepath.Dir(d), "shared", "data")
+			st, err := os.Stat(data)
+			return data, err == nil && st.IsDir()
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
+	}
+}
+
+// File returns the path of a shared data file for a test, or skips the
+// test with a message saying where the file was looked for.
+func File(t testing.TB, name string) string {
+	t.Helper()
+	dir, ok := Dir()
+	path := filepath.Join(dir, name)
+	if ok {
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+	}
+	t.Skipf("skipping: shared data file %s not found (looked in %q; set %s to the folder holding the contest's data files)", name, dir, EnvDir)
+	return ""
+}
+
+// Entry is one labelled test payload.
+type Entry struct {
+	Request            json.RawMessage `json:"request"`
+	ExpectedApproved   bool            `json:"expected_approved"`
+	ExpectedFraudScore float64         `json:"expected_fraud_score"`
+}
+
+// Payloads is a test-data file: entries and the checksum of the
+// references their answers were computed against (empty if not given).
+type Payloads struct {
+	ReferencesSHA256 string  `json:"references_checksum_sha256"`
+	Entries          []Entry `json:"entries"`
+}
+
+// LoadPayloads reads a test-data file, gzipped or not: either the
+// contest's object with an "entries" array, or a bare array of entries.
+func LoadPayloads(path string) (*Payloads, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	var magic [2]byte
+	if n, _ := io.ReadFull(f, magic[:]); n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		f.Seek(0, io.SeekStart)
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		r = zr
+	} else {
+		f.Seek(0, io.SeekStart)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var p Payloads
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		err = json.Unmarshal(b, &p.Entries)
+	} else {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a test-data file: %w", path, err)
+	}
+	if len(p.Entries) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errors.New("no entries"))
+	}
+	for i, e := range p.Entries {
+		if len(e.Request) == 0 {
+			return nil, fmt.Errorf("%s: entry %d has no \"request\"", path, i)
+		}
+	}
+	return &p, nil
+}

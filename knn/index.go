@@ -1,0 +1,331 @@
+// Package knn finds the exact nearest neighbours of a query vector among a
+// clustered set of labelled reference vectors.
+//
+// Vectors are fixed-point: every coordinate is an int16 at scale 10000, so
+// squared distances are exact integers and the search can promise the same
+// answer as a brute-force scan, ties included (see docs/SEARCH.md).
+package knn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Dims is the number of coordinates of every vector.
+const Dims = 14
+
+// MaxValue is the largest magnitude of a coordinate: 1.0 at scale 10000.
+const MaxValue = 10000
+
+// Group is the number of vectors a cluster's rows are padded to a multiple
+// of, so that SIMD loads of a whole row never read into the next cluster.
+const Group = 16
+
+// MaxNeighbors is the largest k a search can be asked for.
+const MaxNeighbors = 8
+
+// InRange reports whether v may appear as coordinate d of a reference or a
+// query. Every coordinate lies in [0, MaxValue], except dimensions 5 and 6,
+// which hold -MaxValue (no previous transaction) or lie in [-MaxValue,
+// MaxValue]. This is what keeps squared distances exact in uint32: a
+// difference is at most 2·MaxValue in dimensions 5 and 6 and MaxValue
+// elsewhere, so a squared distance is at most 2·20000² + 12·10000² =
+// 2.0·10⁹ < 2³¹.
+func InRange(d int, v int16) bool {
+	if d == 5 || d == 6 {
+		return v >= -MaxValue && v <= MaxValue
+	}
+	return v >= 0 && v <= MaxValue
+}
+
+// Index is a set of N labelled vectors partitioned into K non-empty
+// clusters and laid out for search. The slices may live on the Go heap
+// (Build) or in a read-only memory map (package artifact).
+//
+// Cluster c holds the vectors Start[c] ≤ i < Start[c+1] in "cluster order".
+// Its coordinates are a structure-of-arrays block of Dims rows:
+//
+//	block  := Vecs[PadStart[c]*Dims : PadStart[c+1]*Dims]
+//	stride := PadStart[c+1] - PadStart[c]   // a multiple of Group
+//	coordinate d of member j = block[d*stride + j],  0 ≤ j < Start[c+1]-Start[c]
+//
+// Padding entries (j ≥ member count) are zero and never reported.
+type Index struct {
+	N int // number of vectors
+	K int // number of clusters, all non-empty
+
+	Vecs     []int16  // PadStart[K]*Dims coordinates, per-cluster SoA blocks
+	Start    []uint32 // K+1 prefix sums of cluster sizes
+	PadStart []uint32 // K+1 prefix sums of padded cluster sizes
+	Labels   []uint8  // N labels in cluster order: 1 fraud, 0 legit
+	Pos      []uint32 // N original positions in cluster order
+
+	// Centroids holds the mean of each cluster, Centroids[d*K+c], in the
+	// same fixed-point scale as the vectors. Only the order of the first
+	// clusters scanned depends on it, never the answer.
+	Centroids []float32
+	// BoxMin and BoxMax hold each cluster's bounding box, BoxMin[d*K+c] ≤
+	// every member's coordinate d ≤ BoxMax[d*K+c]. The search's exactness
+	// rests on this invariant.
+	BoxMin, BoxMax []int16
+
+	maxStride int // largest PadStart[c+1]-PadStart[c]
+}
+
+// padded returns n rounded up to a multiple of Group.
+func padded(n int) int { return (n + Group - 1) / Group * Group }
+
+// Build lays out n = len(labels) vectors, given row-major in their original
+// order (vecs[i*Dims+d]), as an Index whose clusters are the groups of
+// assign (assign[i] < k is the cluster of vector i). Clusters no vector is
+// assigned to are dropped, so the Index may have fewer than k clusters.
+// Within a cluster, vectors keep their original order. Build fails if a
+// coordinate is out of range (see InRange) or an assignment is ≥ k.
+func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error) {
+	n := len(labels)
+	if len(vecs) != n*Dims || len(assign) != n {
+		return nil, fmt.Errorf("knn.Build: %d coordinates, %d labels and %d assignments do not describe the same vectors", len(vecs), n, len(assign))
+	}
+	if k <= 0 || n == 0 {
+		return nil, fmt.Errorf("knn.Build: %d vectors in %d clusters; need at least one of each", n, k)
+	}
+	if uint64(n)+uint64(Group)*uint64(k) > math.MaxUint32 {
+		return nil, fmt.Errorf("knn.Build: %d vectors in %d clusters is more than the index can address", n, k)
+	}
+	count := make([]int, k)
+	for i, a := range assign {
+		if int(a) >= k {
+			return nil, fmt.Errorf("knn.Build: vector %d is assigned to cluster %d, but there are only %d", i, a, k)
+		}
+		count[a]++
+		if labels[i] > 1 {
+			return nil, fmt.Errorf("knn.Build: vector %d has label %d; want 0 (legit) or 1 (fraud)", i, labels[i])
+		}
+		for d := 0; d < Dims; d++ {
+			if v := vecs[i*Dims+d]; !InRange(d, v) {
+				return nil, fmt.Errorf("knn.Build: vector %d coordinate %d is %d, outside the range the search supports (see knn.InRange)", i, d, v)
+			}
+		}
+	}
+	// Renumber the non-empty clusters in order.
+	remap := make([]int, k)
+	kk := 0
+	for c, m := range count {
+		if m == 0 {
+			remap[c] = -1
+			continue
+		}
+		remap[c] = kk
+		kk++
+	}
+	ix := &Index{
+		N:        n,
+		K:        kk,
+		Start:    make([]uint32, kk+1),
+		PadStart: make([]uint32, kk+1),
+		Labels:   make([]uint8, n),
+		Pos:      make([]uint32, n),
+	}
+	for c, m := range count {
+		if r := remap[c]; r >= 0 {
+			ix.Start[r+1] = ix.Start[r] + uint32(m)
+			ix.PadStart[r+1] = ix.PadStart[r] + uint32(padded(m))
+		}
+	}
+	ix.Vecs = make([]int16, int(ix.PadStart[kk])*Dims)
+	next := make([]uint32, kk) // members placed so far, per cluster
+	for i, a := range assign {
+		c := remap[a]
+		j := next[c]
+		next[c]++
+		ix.Labels[ix.Start[c]+j] = labels[i]
+		ix.Pos[ix.Start[c]+j] = uint32(i)
+		block, stride := ix.block(c)
+		for d := 0; d < Dims; d++ {
+			block[d*stride+int(j)] = vecs[i*Dims+d]
+		}
+	}
+	ix.computeSummaries()
+	return ix, nil
+}
+
+// computeSummaries fills Centroids, BoxMin and BoxMax from the members.
+func (ix *Index) computeSummaries() {
+	k := ix.K
+	ix.Centroids = make([]float32, Dims*k)
+	ix.BoxMin = make([]int16, Dims*k)
+	ix.BoxMax = make([]int16, Dims*k)
+	for c := 0; c < k; c++ {
+		block, stride := ix.block(c)
+		m := ix.size(c)
+		for d := 0; d < Dims; d++ {
+			row := block[d*stride : d*stride+m]
+			lo, hi, sum := row[0], row[0], int64(0)
+			for _, v := range row {
+				lo = min(lo, v)
+				hi = max(hi, v)
+				sum += int64(v)
+			}
+			ix.BoxMin[d*k+c] = lo
+			ix.BoxMax[d*k+c] = hi
+			ix.Centroids[d*k+c] = float32(float64(sum) / float64(m))
+		}
+	}
+	ix.init()
+}
+
+// Init finishes an Index whose exported fields were filled from outside
+// (package artifact does this after mapping a file). It must be called
+// once, after Check, before the first search.
+func (ix *Index) Init() { ix.init() }
+
+func (ix *Index) init() {
+	ix.maxStride = 0
+	for c := 0; c < ix.K; c++ {
+		ix.maxStride = max(ix.maxStride, int(ix.PadStart[c+1]-ix.PadStart[c]))
+	}
+}
+
+// size returns the number of members of cluster c.
+func (ix *Index) size(c int) int { return int(ix.Start[c+1] - ix.Start[c]) }
+
+// block returns the SoA coordinate block of cluster c and its row stride.
+func (ix *Index) block(c int) ([]int16, int) {
+	lo, hi := int(ix.PadStart[c]), int(ix.PadStart[c+1])
+	return ix.Vecs[lo*Dims : hi*Dims], hi - lo
+}
+
+// Vector returns the coordinates of the vector at cluster-order index i
+// (Start[c] ≤ i < Start[c+1] for its cluster c).
+func (ix *Index) Vector(c, i int) [Dims]int16 {
+	var v [Dims]int16
+	block, stride := ix.block(c)
+	j := i - int(ix.Start[c])
+	for d := range v {
+		v[d] = block[d*stride+j]
+	}
+	return v
+}
+
+// Original returns all vectors row-major in their original order
+// (Original()[p*Dims+d] is coordinate d of the vector at position p) and
+// their labels, as a brute-force scan needs them.
+func (ix *Index) Original() (vecs []int16, labels []uint8) {
+	vecs = make([]int16, ix.N*Dims)
+	labels = make([]uint8, ix.N)
+	for c := 0; c < ix.K; c++ {
+		block, stride := ix.block(c)
+		for j := 0; j < ix.size(c); j++ {
+			i := int(ix.Start[c]) + j
+			p := int(ix.Pos[i])
+			labels[p] = ix.Labels[i]
+			for d := 0; d < Dims; d++ {
+				vecs[p*Dims+d] = block[d*stride+j]
+			}
+		}
+	}
+	return vecs, labels
+}
+
+// ClusterSizes returns the number of members of every cluster.
+func (ix *Index) ClusterSizes() []int {
+	s := make([]int, ix.K)
+	for c := range s {
+		s[c] = ix.size(c)
+	}
+	return s
+}
+
+// Check verifies that the slices of ix have the lengths N and K imply and
+// that the cluster tables are consistent: every cluster non-empty, padded
+// to a multiple of Group. It is cheap (O(K)) and guards every index
+// expression of the search; Verify checks the contents.
+func (ix *Index) Check() error {
+	n, k := ix.N, ix.K
+	switch {
+	case n <= 0 || k <= 0:
+		return fmt.Errorf("index has %d vectors in %d clusters; want at least one of each", n, k)
+	case k > n:
+		return fmt.Errorf("index has %d clusters for %d vectors; every cluster must hold a vector", k, n)
+	case len(ix.Start) != k+1 || len(ix.PadStart) != k+1:
+		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.Start), len(ix.PadStart), k+1)
+	case len(ix.Labels) != n || len(ix.Pos) != n:
+		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.Labels), len(ix.Pos), n)
+	case len(ix.Centroids) != Dims*k || len(ix.BoxMin) != Dims*k || len(ix.BoxMax) != Dims*k:
+		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·K = %d", len(ix.Centroids), len(ix.BoxMin), len(ix.BoxMax), Dims*k)
+	case ix.Start[0] != 0 || ix.PadStart[0] != 0:
+		return errors.New("cluster tables do not start at 0")
+	}
+	for c := 0; c < k; c++ {
+		m := int64(ix.Start[c+1]) - int64(ix.Start[c])
+		p := int64(ix.PadStart[c+1]) - int64(ix.PadStart[c])
+		if m <= 0 {
+			return fmt.Errorf("cluster %d has %d members; want at least one", c, m)
+		}
+		if p != int64(padded(int(m))) {
+			return fmt.Errorf("cluster %d has %d members padded to %d; want %d", c, m, p, padded(int(m)))
+		}
+	}
+	if int(ix.Start[k]) != n {
+		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.Start[k], n)
+	}
+	if len(ix.Vecs) != int(ix.PadStart[k])*Dims {
+		return fmt.Errorf("%d coordinates; the padded clusters need %d", len(ix.Vecs), int(ix.PadStart[k])*Dims)
+	}
+	return nil
+}
+
+// Verify checks everything the search relies on, in O(N): Check, every
+// label 0 or 1, positions a permutation of 0..N-1, every coordinate in
+// range (InRange) and inside its cluster's box, padding zero, and every
+// centroid finite. It is the guard against a damaged or hand-made index.
+func (ix *Index) Verify() error {
+	if err := ix.Check(); err != nil {
+		return err
+	}
+	seen := make([]uint64, (ix.N+63)/64)
+	for i, p := range ix.Pos {
+		if int(p) >= ix.N {
+			return fmt.Errorf("vector %d (cluster order) has position %d, beyond N = %d", i, p, ix.N)
+		}
+		if seen[p/64]&(1<<(p%64)) != 0 {
+			return fmt.Errorf("position %d appears twice", p)
+		}
+		seen[p/64] |= 1 << (p % 64)
+	}
+	for i, l := range ix.Labels {
+		if l > 1 {
+			return fmt.Errorf("vector %d (cluster order) has label %d; want 0 or 1", i, l)
+		}
+	}
+	for _, f := range ix.Centroids {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return errors.New("a centroid coordinate is not finite")
+		}
+	}
+	k := ix.K
+	for c := 0; c < k; c++ {
+		block, stride := ix.block(c)
+		m := ix.size(c)
+		for d := 0; d < Dims; d++ {
+			lo, hi := ix.BoxMin[d*k+c], ix.BoxMax[d*k+c]
+			row := block[d*stride : (d+1)*stride]
+			for j, v := range row {
+				if j >= m {
+					if v != 0 {
+						return fmt.Errorf("cluster %d dimension %d: padding entry %d is %d; want 0", c, d, j, v)
+					}
+					continue
+				}
+				if !InRange(d, v) {
+					return fmt.Errorf("cluster %d member %d dimension %d is %d, out of range", c, j, d, v)
+				}
+				if v < lo || v > hi {
+					return fmt.Errorf("cluster %d member %d dimension %d is %d, outside the cluster's box [%d, %d]", c, j, d, v, lo, hi)
+				}
+			}
+		}
+	}
+	return nil
+}
