@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -25,9 +24,9 @@ func main() {
 	out := flag.String("out", "", "artifact to write; replaced atomically (required)")
 	k := flag.Int("k", 4096, "clusters")
 	seed := flag.Uint64("seed", 1, "seed of the k-means training sample")
-	iters := flag.Int("iters", 8, "k-means (Lloyd) iterations at most; 0 keeps the initial k-d split")
-	sampleSize := flag.Int("sample", 0, "train k-means on this many vectors drawn with -seed, then assign all; 0 trains on all")
-	workers := flag.Int("workers", runtime.NumCPU(), "goroutines for clustering")
+	iters := flag.Int("iters", 12, "k-means (Lloyd) iterations at most; 0 keeps the initial k-d split")
+	sampleSize := flag.Int("sample", 500000, "train k-means on this many vectors drawn with -seed, then assign all; 0 trains on all")
+	workers := flag.Int("workers", 0, "goroutines for clustering; 0 means one per CPU")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: indexer -refs references.json.gz -out index.fknn [flags]\n\n")
 		flag.PrintDefaults()
@@ -60,7 +59,7 @@ func run(refsPath, out string, k int, seed uint64, iters, sampleSize, workers in
 	if err != nil {
 		return err
 	}
-	p.done("k-means", fmt.Sprintf("%d iterations; per iteration, vectors moved %v, searched %v (the rest were settled by their bounds)", res.Iterations, res.Moved, res.Searched))
+	p.done("k-means", fmt.Sprintf("%d iterations, training vectors moved per iteration %v", res.Iterations, res.Moved))
 
 	ix, err := knn.Build(set.Vecs, set.Labels, res.Assign, res.K)
 	if err != nil {

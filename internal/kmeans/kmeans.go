@@ -12,10 +12,8 @@ package kmeans
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -40,7 +38,6 @@ type Result struct {
 	K          int      // clusters (K of the Config, or N if smaller)
 	Iterations int      // Lloyd iterations run
 	Moved      []int    // training vectors that changed cluster, per iteration
-	Searched   []int    // training vectors whose bounds did not settle their cluster, per iteration
 }
 
 // Run clusters the n = len(vecs)/knn.Dims vectors given row-major. Every
@@ -80,25 +77,18 @@ func Run(vecs []int16, cfg Config) (*Result, error) {
 	progress("k-d split", 1, 1)
 
 	res := &Result{K: k}
-	var hb *hamerly // bounds from the previous iteration; nil before the first
 	for it := 0; it < cfg.MaxIter; it++ {
 		phase := fmt.Sprintf("lloyd %d/%d", it+1, cfg.MaxIter)
 		progress(phase, 0, tn)
-		if hb == nil {
-			hb = &hamerly{upper: make([]float64, tn), lower: make([]float64, tn)}
-		}
-		old := slices.Clone(cent)
-		moved, err := assignNearest(train, cent, k, workers, assign, sums, hb, func(done int) {
+		moved, err := assignNearest(train, cent, k, workers, assign, sums, func(done int) {
 			progress(phase, done, tn)
 		})
 		if err != nil {
 			return nil, err
 		}
 		sums.means(cent)
-		hb.drifted(old, cent)
 		res.Iterations++
 		res.Moved = append(res.Moved, moved)
-		res.Searched = append(res.Searched, hb.searched)
 		if moved == 0 {
 			break
 		}
@@ -111,7 +101,7 @@ func Run(vecs []int16, cfg Config) (*Result, error) {
 	// Trained on a sample: assign every vector to the final centroids.
 	res.Assign = make([]uint32, n)
 	progress("assign all", 0, n)
-	_, err := assignNearest(vecs, cent, k, workers, res.Assign, newSums(k), nil, func(done int) {
+	_, err := assignNearest(vecs, cent, k, workers, res.Assign, newSums(k), func(done int) {
 		progress("assign all", done, n)
 	})
 	return res, err
@@ -202,66 +192,6 @@ func roundDiv(a, b int64) int64 {
 // chunk is the number of vectors a worker assigns at a time.
 const chunk = 1 << 14
 
-// hamerly holds, for every vector, an upper bound of its distance to its
-// centroid and a lower bound of its distance to any other centroid
-// (Hamerly, "Making k-means even faster", 2010). When centroids move by at
-// most δ, the bounds stay valid after widening by δ; a vector whose upper
-// bound is below its lower bound keeps its cluster without a search.
-type hamerly struct {
-	upper, lower []float64 // Euclidean, fixed-point units
-	valid        bool      // the bounds describe the current assignment
-
-	drift      []float64 // how far each centroid moved in the last update
-	far1, far2 float64   // the largest and second-largest drift
-	farthest   uint32    // the centroid that drifted farthest
-	searched   int       // vectors searched in the last pass
-}
-
-// margin absorbs the rounding of the float64 bound arithmetic (distances
-// are at most 4.5·10⁴, so float64 errors are below 10⁻¹⁰); a vector is
-// only settled by its bounds when they are apart by more than this.
-const margin = 1e-6
-
-// drifted records how far every centroid moved from old to cent.
-func (h *hamerly) drifted(old, cent []int16) {
-	k := len(cent) / dims
-	if h.drift == nil {
-		h.drift = make([]float64, k)
-	}
-	h.far1, h.far2, h.farthest = 0, 0, 0
-	for c := 0; c < k; c++ {
-		d := math.Sqrt(float64(dist(old[c*dims:c*dims+dims], cent[c*dims:c*dims+dims])))
-		h.drift[c] = d
-		switch {
-		case d > h.far1:
-			h.far1, h.far2, h.farthest = d, h.far1, uint32(c)
-		case d > h.far2:
-			h.far2 = d
-		}
-	}
-}
-
-// settled widens the bounds of vector i, assigned to a, by the last drift
-// and reports whether they still prove a is its nearest centroid. If they
-// do not, it tightens the upper bound with the exact distance to a and
-// tries again.
-func (h *hamerly) settled(i int, a uint32, v, centA []int16) bool {
-	if !h.valid {
-		return false
-	}
-	other := h.far1
-	if a == h.farthest {
-		other = h.far2
-	}
-	h.upper[i] += h.drift[a]
-	h.lower[i] -= other
-	if h.upper[i]+margin < h.lower[i] {
-		return true
-	}
-	h.upper[i] = math.Sqrt(float64(dist(v, centA)))
-	return h.upper[i]+margin < h.lower[i]
-}
-
 // dist returns the exact squared distance between two vectors.
 func dist(a, b []int16) int64 {
 	var s int64
@@ -274,13 +204,11 @@ func dist(a, b []int16) int64 {
 
 // assignNearest sets assign[i] to the centroid nearest vector i (the lowest
 // numbered among equally near ones), accumulates the new clusters in out
-// (reset first), and returns how many vectors changed cluster. With
-// bounds h, vectors the bounds settle skip the search, and the searched
-// ones get fresh bounds; h may be nil.
-func assignNearest(vecs, cent []int16, k, workers int, assign []uint32, out *sums, h *hamerly, progress func(done int)) (int, error) {
+// (reset first), and returns how many vectors changed cluster.
+func assignNearest(vecs, cent []int16, k, workers int, assign []uint32, out *sums, progress func(done int)) (int, error) {
 	n := len(vecs) / dims
 	// Index the centroids in about √k groups of nearby centroids, each
-	// with its bounding box, and find the nearest two with an exact search.
+	// with its bounding box, and find the nearest with an exact 1-NN search.
 	groups := 1
 	for groups*groups < k {
 		groups++
@@ -291,22 +219,18 @@ func assignNearest(vecs, cent []int16, k, workers int, assign []uint32, out *sum
 	if err != nil {
 		return 0, fmt.Errorf("kmeans: indexing the centroids: %w", err)
 	}
-	nearest := 1
-	if h != nil && k > 1 {
-		nearest = 2
-	}
 
 	out.reset()
-	var next, done, moved, searched atomic.Int64
+	var next, done, moved atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
-			s := knn.NewSearcher(ix, nearest)
+			s := knn.NewSearcher(ix, 1)
 			local := newSums(k)
 			var r knn.Result
 			var q [dims]int16
-			mv, sr := 0, 0
+			mv := 0
 			for {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= n {
@@ -314,43 +238,22 @@ func assignNearest(vecs, cent []int16, k, workers int, assign []uint32, out *sum
 				}
 				hi := min(lo+chunk, n)
 				for i := lo; i < hi; i++ {
-					v := vecs[i*dims : i*dims+dims]
-					if h != nil {
-						a := assign[i]
-						if h.settled(i, a, v, cent[int(a)*dims:int(a)*dims+dims]) {
-							continue
-						}
-					}
-					copy(q[:], v)
+					copy(q[:], vecs[i*dims:])
 					s.Search(&q, &r)
-					sr++
-					c := r.Neighbors[0].Pos
-					if assign[i] != c {
+					if c := r.Neighbors[0].Pos; assign[i] != c {
 						assign[i] = c
 						mv++
-					}
-					if h != nil {
-						h.upper[i] = math.Sqrt(float64(r.Neighbors[0].Dist))
-						h.lower[i] = math.Inf(1) // k = 1: no other centroid
-						if r.Count > 1 {
-							h.lower[i] = math.Sqrt(float64(r.Neighbors[1].Dist))
-						}
 					}
 				}
 				local.add(vecs[lo*dims:hi*dims], assign[lo:hi])
 				progress(int(done.Add(int64(hi - lo))))
 			}
 			moved.Add(int64(mv))
-			searched.Add(int64(sr))
 			mu.Lock()
 			out.merge(local)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if h != nil {
-		h.valid = true
-		h.searched = int(searched.Load())
-	}
 	return int(moved.Load()), nil
 }

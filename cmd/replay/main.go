@@ -1,0 +1,56 @@
+// Command replay runs labelled test payloads through vectorize and the
+// exact search in-process and reports every wrong answer.
+//
+//	go run ./cmd/replay -artifact index.fknn -payloads test-data.json.gz
+//
+// It ends with one summary line and exits 0 only when no answer was
+// wrong, no fraud_score differed and no payload failed.
+package main
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+
+	"fraudknn/artifact"
+	"fraudknn/internal/dataset"
+	"fraudknn/internal/replay"
+)
+
+func main() {
+	artifactPath := flag.String("artifact", "", "artifact built by cmd/indexer (required)")
+	payloads := flag.String("payloads", "", "test-data file: JSON or .json.gz with entries of request, expected_approved, expected_fraud_score (required)")
+	show := flag.Int("show", 10, "print the first N wrong answers and errors in detail")
+	brute := flag.Int("brute", 0, "also check the neighbours of the first N payloads against a brute-force scan")
+	flag.Parse()
+	if *artifactPath == "" || *payloads == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N]")
+		os.Exit(2)
+	}
+
+	a, err := artifact.Open(*artifactPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "replay: %v\n", err)
+		os.Exit(1)
+	}
+	defer a.Close()
+	p, err := dataset.LoadPayloads(*payloads)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "replay: %v\n", err)
+		os.Exit(1)
+	}
+	if p.ReferencesSHA256 != "" && p.ReferencesSHA256 != hex.EncodeToString(a.Meta.Source[:]) {
+		fmt.Fprintf(os.Stderr, "replay: warning: the payloads' answers were computed against references with sha256 %s, the artifact was built from %x; expect wrong answers\n",
+			p.ReferencesSHA256, a.Meta.Source)
+	}
+	fmt.Printf("replay: artifact %s: %d vectors in %d clusters; %d payloads\n", *artifactPath, a.Index.N, a.Index.K, len(p.Entries))
+	sum := replay.Run(a.Index, p.Entries, replay.Options{Show: *show, Brute: *brute, Log: os.Stdout})
+	if sum.BruteChecked > 0 {
+		fmt.Printf("replay: checked the neighbours of %d payloads against brute force\n", sum.BruteChecked)
+	}
+	fmt.Println(sum)
+	if !sum.OK() {
+		os.Exit(1)
+	}
+}
