@@ -24,8 +24,8 @@ func main() {
 	out := flag.String("out", "", "artifact to write; replaced atomically (required)")
 	k := flag.Int("k", 4096, "clusters")
 	seed := flag.Uint64("seed", 1, "seed of the k-means training sample")
-	iters := flag.Int("iters", 12, "k-means (Lloyd) iterations at most; 0 keeps the initial k-d split")
-	sampleSize := flag.Int("sample", 500000, "train k-means on this many vectors drawn with -seed, then assign all; 0 trains on all")
+	iters := flag.Int("iters", kmeans.DefaultIterations, "k-means (Lloyd) iterations at most; 0 keeps the initial k-d split")
+	sampleSize := flag.Int("sample", kmeans.DefaultSample, "train k-means on this many vectors drawn with -seed, then assign all; 0 trains on all")
 	workers := flag.Int("workers", 0, "goroutines for clustering; 0 means one per CPU")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: indexer -refs references.json.gz -out index.fknn [flags]\n\n")

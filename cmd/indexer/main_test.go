@@ -12,6 +12,7 @@ import (
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
+	"fraudknn/internal/kmeans"
 )
 
 // refsFile writes n random references as gzipped JSON and returns its path.
@@ -105,7 +106,7 @@ func BenchmarkIndexer(b *testing.B) {
 	refs := dataset.File(b, "references.json.gz")
 	out := filepath.Join(b.TempDir(), "index.fknn")
 	for b.Loop() {
-		if err := run(refs, out, 4096, 1, 12, 500000, 0); err != nil {
+		if err := run(refs, out, 4096, 1, kmeans.DefaultIterations, kmeans.DefaultSample, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

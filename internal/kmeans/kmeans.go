@@ -22,6 +22,14 @@ import (
 
 const dims = knn.Dims
 
+// The settings cmd/indexer uses unless told otherwise: on the contest's
+// 3,000,000 references they build in under 40 s on 2 cores and search as
+// fast as 8 iterations over all vectors (README, "Results").
+const (
+	DefaultIterations = 12
+	DefaultSample     = 500000
+)
+
 // Config says how to cluster.
 type Config struct {
 	K        int    // clusters wanted

@@ -115,7 +115,7 @@ func TestSharedPayloads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := kmeans.Run(set.Vecs, kmeans.Config{K: 4096, MaxIter: 8, Seed: 1})
+		res, err := kmeans.Run(set.Vecs, kmeans.Config{K: 4096, MaxIter: kmeans.DefaultIterations, Sample: kmeans.DefaultSample, Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
