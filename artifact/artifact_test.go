@@ -75,6 +75,9 @@ func TestRoundTrip(t *testing.T) {
 		"Centroids": {got.Centroids, ix.Centroids},
 		"BoxMin":    {got.BoxMin, ix.BoxMin},
 		"BoxMax":    {got.BoxMax, ix.BoxMax},
+		"LeafStart": {got.LeafStart, ix.LeafStart},
+		"LeafMin":   {got.LeafMin, ix.LeafMin},
+		"LeafMax":   {got.LeafMax, ix.LeafMax},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			t.Errorf("%s differs after the round trip", name)
@@ -135,7 +138,9 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"truncated by one byte", false, func(b []byte) []byte { return b[:len(b)-1] }, "truncated"},
 		{"extra byte", false, func(b []byte) []byte { return append(b, 0) }, "bytes but it is"},
 		{"not an artifact", false, func(b []byte) []byte { copy(b, "PK\x03\x04"); return b }, "not a fraudknn artifact"},
-		{"newer version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], Version+1); return b }, "version 2"},
+		{"newer version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], Version+1); return b }, "version 3"},
+		{"older version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], 1); return b }, "version 1; this build reads version 2"},
+		{"other leaf size", true, func(b []byte) []byte { le.PutUint32(b[offLeaf:], 32); return b }, "leaves of 32"},
 		{"header bit flip", false, func(b []byte) []byte { b[offN] ^= 1; return b }, "header checksum"},
 		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
 		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
@@ -171,17 +176,23 @@ func TestOpenRefusesDamage(t *testing.T) {
 // TestOpenRefusesBadContents writes an index whose contents break an
 // invariant, with valid checksums: Open must still refuse it.
 func TestOpenRefusesBadContents(t *testing.T) {
-	ix := testIndex(t, 300, 5)
-	ix.BoxMin[0] = ix.BoxMax[0] + 1 // a box that excludes its members
-	path := filepath.Join(t.TempDir(), "bad.fknn")
-	if _, err := Write(path, ix, Meta{}); err != nil {
-		t.Fatal(err)
+	damage := map[string]func(ix *knn.Index){
+		"outside the cluster's box": func(ix *knn.Index) { ix.BoxMin[0] = ix.BoxMax[0] + 1 },
+		"outside its leaf's box":    func(ix *knn.Index) { ix.LeafMin[0] = ix.LeafMax[0] + 1 },
 	}
-	if a, err := Open(path); err == nil {
-		a.Close()
-		t.Fatal("Open accepted an index whose box excludes its members")
-	} else if !strings.Contains(err.Error(), "outside the cluster's box") {
-		t.Fatalf("error %q does not say what is wrong", err)
+	for want, f := range damage {
+		ix := testIndex(t, 300, 2) // clusters of more than one leaf
+		f(ix)
+		path := filepath.Join(t.TempDir(), "bad.fknn")
+		if _, err := Write(path, ix, Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := Open(path); err == nil {
+			a.Close()
+			t.Errorf("Open accepted an index with a member %s", want)
+		} else if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 

@@ -17,10 +17,10 @@ const Magic = "FRAUDKNN"
 
 // Version is the format version this package writes and reads. Any change
 // to the layout bumps it; a file of another version is refused.
-const Version = 1
+const Version = 2
 
 // HeaderSize is the size of the header; the first section starts here.
-const HeaderSize = 256
+const HeaderSize = 320
 
 // Align is the alignment of every section's offset in the file.
 const Align = 64
@@ -38,10 +38,17 @@ const (
 	secCentroids        // float32, Dims·K
 	secBoxMin           // int16, Dims·K
 	secBoxMax           // int16, Dims·K
+	secLeafStart        // uint32, K+1
+	secLeafMin          // int16, LeafStart[K]·Dims
+	secLeafMax          // int16, LeafStart[K]·Dims
 	numSections
 )
 
-var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima"}
+var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima", "leaf starts", "leaf minima", "leaf maxima"}
+
+// dataDependent marks the sections whose length follows from the data
+// (padded sizes), not from N and K alone: the index check covers them.
+var dataDependent = [numSections]bool{secVectors: true, secLeafMin: true, secLeafMax: true}
 
 // Header field offsets.
 const (
@@ -54,13 +61,14 @@ const (
 	offK          = 32  // uint32
 	offScale      = 36  // uint32
 	offGroup      = 40  // uint32
-	offSeed       = 44  // uint64: k-means seed
-	offKRequested = 52  // uint32: clusters asked of k-means
-	offIterations = 56  // uint32: k-means iterations run
-	offSource     = 60  // [32]byte: SHA-256 of the uncompressed references JSON
-	offSections   = 92  // numSections × {offset uint64, length uint64}
-	offDataCRC    = 220 // uint32: CRC-32C of bytes [HeaderSize, file size)
-	offHeaderCRC  = 224 // uint32: CRC-32C of bytes [0, offHeaderCRC)
+	offLeaf       = 44  // uint32: members per leaf
+	offSeed       = 48  // uint64: k-means seed
+	offKRequested = 56  // uint32: clusters asked of k-means
+	offIterations = 60  // uint32: k-means iterations run
+	offSource     = 64  // [32]byte: SHA-256 of the uncompressed references JSON
+	offSections   = 96  // numSections × {offset uint64, length uint64}
+	offDataCRC    = 272 // uint32: CRC-32C of bytes [HeaderSize, file size)
+	offHeaderCRC  = 276 // uint32: CRC-32C of bytes [0, offHeaderCRC)
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -85,8 +93,8 @@ type header struct {
 }
 
 // sectionLengths returns the byte length of every section for an index of
-// n vectors, k clusters and padN padded vector slots.
-func sectionLengths(n, k, padN int) [numSections]uint64 {
+// n vectors, k clusters, padN padded vector slots and leafN leaf slots.
+func sectionLengths(n, k, padN, leafN int) [numSections]uint64 {
 	var l [numSections]uint64
 	l[secVectors] = uint64(padN) * knn.Dims * 2
 	l[secLabels] = uint64(n)
@@ -96,6 +104,9 @@ func sectionLengths(n, k, padN int) [numSections]uint64 {
 	l[secCentroids] = uint64(k) * knn.Dims * 4
 	l[secBoxMin] = uint64(k) * knn.Dims * 2
 	l[secBoxMax] = uint64(k) * knn.Dims * 2
+	l[secLeafStart] = uint64(k+1) * 4
+	l[secLeafMin] = uint64(leafN) * knn.Dims * 2
+	l[secLeafMax] = uint64(leafN) * knn.Dims * 2
 	return l
 }
 
@@ -126,6 +137,7 @@ func (h *header) encode() []byte {
 	le.PutUint32(b[offK:], uint32(h.k))
 	le.PutUint32(b[offScale:], Scale)
 	le.PutUint32(b[offGroup:], knn.Group)
+	le.PutUint32(b[offLeaf:], knn.Leaf)
 	le.PutUint64(b[offSeed:], h.meta.Seed)
 	le.PutUint32(b[offKRequested:], uint32(h.meta.KRequested))
 	le.PutUint32(b[offIterations:], uint32(h.meta.Iterations))
@@ -181,6 +193,9 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	if g := le.Uint32(b[offGroup:]); g != knn.Group {
 		return nil, fmt.Errorf("artifact pads clusters to %d vectors; this build needs %d", g, knn.Group)
 	}
+	if l := le.Uint32(b[offLeaf:]); l != knn.Leaf {
+		return nil, fmt.Errorf("artifact has leaves of %d vectors; this build searches leaves of %d", l, knn.Leaf)
+	}
 	if h.n <= 0 || h.k <= 0 || h.k > h.n {
 		return nil, fmt.Errorf("artifact claims %d vectors in %d clusters", h.n, h.k)
 	}
@@ -193,11 +208,14 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 		h.sections[i] = s
 		prevEnd = s.off + s.len
 	}
-	// Every length but the vectors' follows from N and K; the vectors'
-	// from the padded size, which Open checks once it can read it.
-	want := sectionLengths(h.n, h.k, 0)
+	// Most lengths follow from N and K; the others from the padded sizes,
+	// which Open checks once it can read them.
+	want := sectionLengths(h.n, h.k, 0, 0)
 	for i, s := range h.sections {
-		if i != secVectors && s.len != want[i] {
+		if dataDependent[i] && s.len%(knn.Dims*2) != 0 {
+			return nil, fmt.Errorf("%s section is %d bytes, not a whole number of %d-coordinate rows", sectionNames[i], s.len, knn.Dims)
+		}
+		if !dataDependent[i] && s.len != want[i] {
 			return nil, fmt.Errorf("%s section is %d bytes; %d vectors in %d clusters need %d", sectionNames[i], s.len, h.n, h.k, want[i])
 		}
 	}

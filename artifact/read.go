@@ -91,9 +91,9 @@ func (a *Artifact) load() error {
 		Centroids: view[float32](sec(secCentroids)),
 		BoxMin:    view[int16](sec(secBoxMin)),
 		BoxMax:    view[int16](sec(secBoxMax)),
-	}
-	if h.sections[secVectors].len%(knn.Dims*2) != 0 {
-		return fmt.Errorf("vectors section is %d bytes, not a whole number of vectors", h.sections[secVectors].len)
+		LeafStart: view[uint32](sec(secLeafStart)),
+		LeafMin:   view[int16](sec(secLeafMin)),
+		LeafMax:   view[int16](sec(secLeafMax)),
 	}
 	if err := ix.Verify(); err != nil {
 		return fmt.Errorf("index is inconsistent: %w", err)

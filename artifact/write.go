@@ -26,7 +26,7 @@ func Write(path string, ix *knn.Index, meta Meta) (size int64, err error) {
 		return 0, fmt.Errorf("artifact: refusing to write an inconsistent index: %w", err)
 	}
 	h := &header{n: ix.N, k: ix.K, meta: meta}
-	h.sections, h.fileSize = layout(sectionLengths(ix.N, ix.K, int(ix.PadStart[ix.K])))
+	h.sections, h.fileSize = layout(sectionLengths(ix.N, ix.K, int(ix.PadStart[ix.K]), int(ix.LeafStart[ix.K])))
 	data := [numSections][]byte{
 		secVectors:   asBytes(ix.Vecs),
 		secLabels:    asBytes(ix.Labels),
@@ -36,6 +36,9 @@ func Write(path string, ix *knn.Index, meta Meta) (size int64, err error) {
 		secCentroids: asBytes(ix.Centroids),
 		secBoxMin:    asBytes(ix.BoxMin),
 		secBoxMax:    asBytes(ix.BoxMax),
+		secLeafStart: asBytes(ix.LeafStart),
+		secLeafMin:   asBytes(ix.LeafMin),
+		secLeafMax:   asBytes(ix.LeafMax),
 	}
 
 	dir, base := filepath.Split(path)

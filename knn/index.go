@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+
+	"fraudknn/internal/kdsplit"
 )
 
 // Dims is the number of coordinates of every vector.
@@ -21,6 +24,12 @@ const MaxValue = 10000
 // Group is the number of vectors a cluster's rows are padded to a multiple
 // of, so that SIMD loads of a whole row never read into the next cluster.
 const Group = 16
+
+// Leaf is the number of members of a leaf: Build orders every cluster so
+// that each run of Leaf members (the last run shorter) is compact, and
+// keeps a bounding box per run, so that a scan can skip the runs that
+// cannot hold a neighbour. A multiple of Group.
+const Leaf = 64
 
 // MaxNeighbors is the largest k a search can be asked for.
 const MaxNeighbors = 8
@@ -51,6 +60,15 @@ func InRange(d int, v int16) bool {
 //	coordinate d of member j = block[d*stride + j],  0 ≤ j < Start[c+1]-Start[c]
 //
 // Padding entries (j ≥ member count) are zero and never reported.
+//
+// Members are grouped in leaves of Leaf consecutive members: leaf b of
+// cluster c holds members bLeaf ≤ j < min((b+1)Leaf, size). Leaf boxes are
+// stored per cluster like the cluster blocks: with nb = ⌈size/Leaf⌉ leaves
+// padded to lp = nb rounded up to Group,
+//
+//	LeafMin[LeafStart[c]*Dims + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafMax[…]
+//
+// where lp = LeafStart[c+1] - LeafStart[c].
 type Index struct {
 	N int // number of vectors
 	K int // number of clusters, all non-empty
@@ -70,7 +88,19 @@ type Index struct {
 	// rests on this invariant.
 	BoxMin, BoxMax []int16
 
-	maxStride int // largest PadStart[c+1]-PadStart[c]
+	// LeafStart holds K+1 prefix sums of the padded leaf counts; LeafMin
+	// and LeafMax the leaf boxes (see above). Exactness rests on these
+	// boxes too.
+	LeafStart        []uint32
+	LeafMin, LeafMax []int16
+
+	// Kernel-ready copies of the small per-cluster tables, built by Init:
+	// rows padded so that SIMD loads of a whole group stay inside them.
+	maxStride    int       // largest PadStart[c+1]-PadStart[c]
+	maxLeaves    int       // largest LeafStart[c+1]-LeafStart[c]
+	kp           int       // K rounded up to centroidGroup: the row stride of the tables below
+	boxLo, boxHi []int16   // BoxMin and BoxMax with row stride kp, padding 0
+	centPadded   []float32 // Centroids with row stride kp, padding 0
 }
 
 // padded returns n rounded up to a multiple of Group.
@@ -80,7 +110,8 @@ func padded(n int) int { return (n + Group - 1) / Group * Group }
 // order (vecs[i*Dims+d]), as an Index whose clusters are the groups of
 // assign (assign[i] < k is the cluster of vector i). Clusters no vector is
 // assigned to are dropped, so the Index may have fewer than k clusters.
-// Within a cluster, vectors keep their original order. Build fails if a
+// Within a cluster, vectors are ordered so that every run of Leaf of them
+// is compact (a k-d split, kdsplit.Leaves). Build fails if a
 // coordinate is out of range (see InRange) or an assignment is ≥ k.
 func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error) {
 	n := len(labels)
@@ -134,28 +165,57 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		}
 	}
 	ix.Vecs = make([]int16, int(ix.PadStart[kk])*Dims)
-	next := make([]uint32, kk) // members placed so far, per cluster
+	// Gather each cluster's members (Pos, in cluster order), then order
+	// them into leaves and lay them out.
+	next := make([]uint32, kk)
 	for i, a := range assign {
 		c := remap[a]
-		j := next[c]
+		ix.Pos[ix.Start[c]+next[c]] = uint32(i)
 		next[c]++
-		ix.Labels[ix.Start[c]+j] = labels[i]
-		ix.Pos[ix.Start[c]+j] = uint32(i)
+	}
+	for c := 0; c < kk; c++ {
+		members := ix.Pos[ix.Start[c]:ix.Start[c+1]]
+		kdsplit.Leaves(vecs, members, Leaf)
 		block, stride := ix.block(c)
-		for d := 0; d < Dims; d++ {
-			block[d*stride+int(j)] = vecs[i*Dims+d]
+		for j, p := range members {
+			ix.Labels[int(ix.Start[c])+j] = labels[p]
+			for d := 0; d < Dims; d++ {
+				block[d*stride+j] = vecs[int(p)*Dims+d]
+			}
 		}
 	}
 	ix.computeSummaries()
 	return ix, nil
 }
 
-// computeSummaries fills Centroids, BoxMin and BoxMax from the members.
+// leafCount returns the number of leaves of a cluster of m members,
+// padded to a multiple of Group.
+func leafCount(m int) int { return padded((m + Leaf - 1) / Leaf) }
+
+// computeSummaries fills Centroids, the cluster boxes and the leaf boxes
+// from the members.
 func (ix *Index) computeSummaries() {
 	k := ix.K
 	ix.Centroids = make([]float32, Dims*k)
 	ix.BoxMin = make([]int16, Dims*k)
 	ix.BoxMax = make([]int16, Dims*k)
+	ix.LeafStart = make([]uint32, k+1)
+	for c := 0; c < k; c++ {
+		ix.LeafStart[c+1] = ix.LeafStart[c] + uint32(leafCount(ix.size(c)))
+	}
+	ix.LeafMin = make([]int16, int(ix.LeafStart[k])*Dims)
+	ix.LeafMax = make([]int16, int(ix.LeafStart[k])*Dims)
+	for c := 0; c < k; c++ {
+		block, stride := ix.block(c)
+		lo, hi, lp := ix.leafBoxes(c)
+		for d := 0; d < Dims; d++ {
+			row := block[d*stride : d*stride+ix.size(c)]
+			for b := 0; b*Leaf < len(row); b++ {
+				run := row[b*Leaf : min((b+1)*Leaf, len(row))]
+				lo[d*lp+b], hi[d*lp+b] = slices.Min(run), slices.Max(run)
+			}
+		}
+	}
 	for c := 0; c < k; c++ {
 		block, stride := ix.block(c)
 		m := ix.size(c)
@@ -181,10 +241,29 @@ func (ix *Index) computeSummaries() {
 func (ix *Index) Init() { ix.init() }
 
 func (ix *Index) init() {
-	ix.maxStride = 0
+	ix.maxStride, ix.maxLeaves = 0, 0
 	for c := 0; c < ix.K; c++ {
 		ix.maxStride = max(ix.maxStride, int(ix.PadStart[c+1]-ix.PadStart[c]))
+		ix.maxLeaves = max(ix.maxLeaves, int(ix.LeafStart[c+1]-ix.LeafStart[c]))
 	}
+	k := ix.K
+	kp := (k + centroidGroup - 1) / centroidGroup * centroidGroup
+	ix.kp = kp
+	ix.boxLo = make([]int16, Dims*kp)
+	ix.boxHi = make([]int16, Dims*kp)
+	ix.centPadded = make([]float32, Dims*kp)
+	for d := 0; d < Dims; d++ {
+		copy(ix.boxLo[d*kp:], ix.BoxMin[d*k:d*k+k])
+		copy(ix.boxHi[d*kp:], ix.BoxMax[d*k:d*k+k])
+		copy(ix.centPadded[d*kp:], ix.Centroids[d*k:d*k+k])
+	}
+}
+
+// leafBoxes returns the leaf box tables of cluster c and their row
+// stride.
+func (ix *Index) leafBoxes(c int) (lo, hi []int16, lp int) {
+	a, b := int(ix.LeafStart[c])*Dims, int(ix.LeafStart[c+1])*Dims
+	return ix.LeafMin[a:b], ix.LeafMax[a:b], int(ix.LeafStart[c+1] - ix.LeafStart[c])
 }
 
 // size returns the number of members of cluster c.
@@ -254,7 +333,9 @@ func (ix *Index) Check() error {
 		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.Labels), len(ix.Pos), n)
 	case len(ix.Centroids) != Dims*k || len(ix.BoxMin) != Dims*k || len(ix.BoxMax) != Dims*k:
 		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·K = %d", len(ix.Centroids), len(ix.BoxMin), len(ix.BoxMax), Dims*k)
-	case ix.Start[0] != 0 || ix.PadStart[0] != 0:
+	case len(ix.LeafStart) != k+1:
+		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.LeafStart), k+1)
+	case ix.Start[0] != 0 || ix.PadStart[0] != 0 || ix.LeafStart[0] != 0:
 		return errors.New("cluster tables do not start at 0")
 	}
 	for c := 0; c < k; c++ {
@@ -266,6 +347,12 @@ func (ix *Index) Check() error {
 		if p != int64(padded(int(m))) {
 			return fmt.Errorf("cluster %d has %d members padded to %d; want %d", c, m, p, padded(int(m)))
 		}
+		if l := int64(ix.LeafStart[c+1]) - int64(ix.LeafStart[c]); l != int64(leafCount(int(m))) {
+			return fmt.Errorf("cluster %d has %d members in %d leaf slots; want %d", c, m, l, leafCount(int(m)))
+		}
+	}
+	if len(ix.LeafMin) != int(ix.LeafStart[k])*Dims || len(ix.LeafMax) != len(ix.LeafMin) {
+		return fmt.Errorf("leaf box tables have %d and %d entries; the leaves need %d", len(ix.LeafMin), len(ix.LeafMax), int(ix.LeafStart[k])*Dims)
 	}
 	if int(ix.Start[k]) != n {
 		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.Start[k], n)
@@ -323,6 +410,24 @@ func (ix *Index) Verify() error {
 				}
 				if v < lo || v > hi {
 					return fmt.Errorf("cluster %d member %d dimension %d is %d, outside the cluster's box [%d, %d]", c, j, d, v, lo, hi)
+				}
+			}
+		}
+		llo, lhi, lp := ix.leafBoxes(c)
+		nb := (m + Leaf - 1) / Leaf
+		for d := 0; d < Dims; d++ {
+			for b := 0; b < lp; b++ {
+				a, z := llo[d*lp+b], lhi[d*lp+b]
+				if b >= nb {
+					if a != 0 || z != 0 {
+						return fmt.Errorf("cluster %d dimension %d: padding leaf %d has box [%d, %d]; want zeros", c, d, b, a, z)
+					}
+					continue
+				}
+				for j := b * Leaf; j < min((b+1)*Leaf, m); j++ {
+					if v := block[d*stride+j]; v < a || v > z {
+						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside its leaf's box [%d, %d]", c, j, d, v, a, z)
+					}
 				}
 			}
 		}

@@ -80,27 +80,45 @@ func (r *Result) finish() {
 // search needs, so searches allocate nothing; a Searcher is not safe for
 // concurrent use (give each goroutine its own, or pool them).
 type Searcher struct {
-	ix    *Index
-	k     int
-	dist  []uint32  // distances of one cluster's members
-	cdist []float32 // distance from the query to every centroid
-	lb    []uint32  // lower bound of the distance to every cluster
-	cand  []uint64  // clusters left to scan: lower bound << 32 | cluster
+	ix      *Index
+	k       int
+	kern    *kernelSet
+	qb      queryBlock
+	qf      queryFloats
+	dist    []uint32  // distances of one cluster's members
+	members []uint32  // members of one cluster that passed the bound
+	cdist   []float32 // distance from the query to every centroid
+	lb      []uint32  // lower bound of the distance to every cluster
+	near    []uint32  // clusters whose bound passed
+	cand    []uint64  // clusters left to scan: lower bound << 32 | cluster
+	leafLB  []uint32  // lower bound of the distance to every leaf of a cluster
+	leafHit []uint32  // leaves whose bound passed
+	leaves  []uint64  // leaves left to scan: lower bound << 32 | leaf
 }
 
 // NewSearcher returns a Searcher for the k nearest neighbours in ix
 // (1 ≤ k ≤ MaxNeighbors). ix must have passed Check.
 func NewSearcher(ix *Index, k int) *Searcher {
+	return newSearcher(ix, k, kernels)
+}
+
+func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 	if k < 1 || k > MaxNeighbors {
 		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, MaxNeighbors))
 	}
 	return &Searcher{
-		ix:    ix,
-		k:     k,
-		dist:  make([]uint32, ix.maxStride),
-		cdist: make([]float32, ix.K),
-		lb:    make([]uint32, ix.K),
-		cand:  make([]uint64, 0, ix.K),
+		ix:      ix,
+		k:       k,
+		kern:    kern,
+		dist:    make([]uint32, ix.maxStride),
+		members: make([]uint32, ix.maxStride),
+		cdist:   make([]float32, ix.kp),
+		lb:      make([]uint32, ix.kp),
+		near:    make([]uint32, ix.kp),
+		cand:    make([]uint64, 0, ix.K),
+		leafLB:  make([]uint32, ix.maxLeaves),
+		leafHit: make([]uint32, ix.maxLeaves),
+		leaves:  make([]uint64, 0, ix.maxLeaves),
 	}
 }
 
@@ -116,6 +134,11 @@ func ValidQuery(q *[Dims]int16) bool {
 	return true
 }
 
+// kernelBound turns the result's current bound into the kernels' filter:
+// a distance passes when it is ≤ the bound. Distances never exceed 2³¹-1,
+// so clamping keeps "everything passes" while fitting signed compares.
+func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
+
 // Search finds the k nearest neighbours of q, exactly: the same vectors, in
 // the same order, as a brute-force scan ordering by (squared distance,
 // original position). q must satisfy ValidQuery.
@@ -129,26 +152,29 @@ func ValidQuery(q *[Dims]int16) bool {
 func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	ix := s.ix
 	r.reset(s.k)
+	for d, v := range q {
+		for i := range s.qb[d] {
+			s.qb[d][i] = v
+		}
+		for i := range s.qf[d] {
+			s.qf[d][i] = float32(v)
+		}
+	}
 
 	// Tier 1.
-	var qf [Dims]float32
-	for d, v := range q {
-		qf[d] = float32(v)
-	}
-	centroidDists(&qf, ix.Centroids, ix.K, s.cdist)
-	c1, c2 := nearestTwo(s.cdist)
-	s.scan(c1, q, r)
+	s.kern.centroids(&s.qf, ix.centPadded, ix.kp, s.cdist)
+	c1, c2 := s.kern.nearest2(s.cdist[:ix.K])
+	s.scan(c1, r)
 	if c2 >= 0 {
-		s.scan(c2, q, r)
+		s.scan(c2, r)
 	}
 
 	// Tier 2.
-	boxBounds(q, ix.BoxMin, ix.BoxMax, ix.K, s.lb)
-	worst := r.worst()
+	n := s.kern.bounds(&s.qb, ix.boxLo, ix.boxHi, ix.kp, ix.K, kernelBound(r.worst()), s.lb, s.near)
 	cand := s.cand[:0]
-	for c, b := range s.lb {
-		if b <= worst && c != c1 && c != c2 {
-			cand = append(cand, uint64(b)<<32|uint64(c))
+	for _, c := range s.near[:n] {
+		if int(c) != c1 && int(c) != c2 {
+			cand = append(cand, uint64(s.lb[c])<<32|uint64(c))
 		}
 	}
 	slices.Sort(cand)
@@ -156,7 +182,7 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 		if uint32(x>>32) > r.worst() {
 			break // every cluster left has a bound at least this large
 		}
-		s.scan(int(uint32(x)), q, r)
+		s.scan(int(uint32(x)), r)
 	}
 	s.cand = cand
 	r.finish()
@@ -164,38 +190,68 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 
 // nearestTwo returns the indices of the two smallest values of dist (the
 // lower index first among equal values), or -1 for the second when dist
-// has only one element.
+// has only one element. The two best values stay in registers, so the
+// usual element costs one compare that is almost never taken.
 func nearestTwo(dist []float32) (int, int) {
 	b1, b2 := -1, -1
+	v1, v2 := float32(math.Inf(1)), float32(math.Inf(1))
 	for c, v := range dist {
-		switch {
-		case b1 < 0 || v < dist[b1]:
-			b1, b2 = c, b1
-		case b2 < 0 || v < dist[b2]:
-			b2 = c
+		if v < v2 || b2 < 0 {
+			if v < v1 || b1 < 0 {
+				b2, v2 = b1, v1
+				b1, v1 = c, v
+			} else {
+				b2, v2 = c, v
+			}
 		}
 	}
 	return b1, b2
 }
 
-// scan computes the distance from q to every member of cluster c and
-// offers each one that can still enter the result.
-func (s *Searcher) scan(c int, q *[Dims]int16, r *Result) {
+// scan offers the query's nearest members of cluster c to the result. A
+// cluster of one leaf is scanned whole. Otherwise the leaves' boxes give a
+// lower bound of the distance to each leaf's members, exactly as the
+// cluster boxes do for clusters, and only the leaves whose bound does not
+// exceed the current k-th distance are scanned, nearest bound first.
+func (s *Searcher) scan(c int, r *Result) {
+	ix := s.ix
+	m := ix.size(c)
+	r.Clusters++
+	if m <= Leaf {
+		s.scanRange(c, 0, m, r)
+		return
+	}
+	lo, hi, lp := ix.leafBoxes(c)
+	nb := (m + Leaf - 1) / Leaf
+	n := s.kern.bounds(&s.qb, lo, hi, lp, nb, kernelBound(r.worst()), s.leafLB, s.leafHit)
+	leaves := s.leaves[:0]
+	for _, b := range s.leafHit[:n] {
+		leaves = append(leaves, uint64(s.leafLB[b])<<32|uint64(b))
+	}
+	slices.Sort(leaves)
+	for _, x := range leaves {
+		if uint32(x>>32) > r.worst() {
+			break
+		}
+		j := int(uint32(x)) * Leaf
+		s.scanRange(c, j, min(Leaf, m-j), r)
+	}
+	s.leaves = leaves
+}
+
+// scanRange computes the distance from the query to members j0 ≤ j <
+// j0+n of cluster c and offers each one that can still enter the result.
+func (s *Searcher) scanRange(c, j0, n int, r *Result) {
 	ix := s.ix
 	block, stride := ix.block(c)
-	base := int(ix.Start[c])
-	m := int(ix.Start[c+1]) - base
-	dist := s.dist[:m]
-	distBlock(q, block, stride, dist)
-	r.Clusters++
-	r.Vectors += m
-	worst := r.worst()
-	pos := ix.Pos[base : base+m]
-	labels := ix.Labels[base : base+m]
-	for j, d := range dist {
-		if d <= worst {
+	base := int(ix.Start[c]) + j0
+	hits := s.kern.scan(&s.qb, block[j0:], stride, n, kernelBound(r.worst()), s.dist, s.members)
+	r.Vectors += n
+	pos := ix.Pos[base : base+n]
+	labels := ix.Labels[base : base+n]
+	for _, j := range s.members[:hits] {
+		if d := s.dist[j]; d <= r.worst() {
 			r.insert(d, pos[j], labels[j])
-			worst = r.worst()
 		}
 	}
 }

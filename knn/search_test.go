@@ -2,6 +2,7 @@ package knn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -204,6 +205,11 @@ func TestVerifyCatchesDamage(t *testing.T) {
 		"empty cluster":          func(ix *Index) { ix.Start[1] = ix.Start[0] },
 		"nonzero padding":        func(ix *Index) { ix.Vecs[int(ix.PadStart[1])*Dims-1] = 3 },
 		"vectors truncated":      func(ix *Index) { ix.Vecs = ix.Vecs[:len(ix.Vecs)-1] },
+		"member outside its leaf": func(ix *Index) {
+			lp := int(ix.LeafStart[1])
+			ix.LeafMax[2*lp] = ix.LeafMin[2*lp] - 1
+		},
+		"leaf table short": func(ix *Index) { ix.LeafMin = ix.LeafMin[:len(ix.LeafMin)-1] },
 	}
 	for name, f := range damage {
 		ix, err := Build(vecs, labels, assign, 8)
@@ -245,5 +251,59 @@ func TestOriginalRoundTrip(t *testing.T) {
 	v2, l2 := ix.Original()
 	if fmt.Sprint(v2) != fmt.Sprint(vecs) || fmt.Sprint(l2) != fmt.Sprint(labels) {
 		t.Fatal("Original does not give back the vectors Build was given")
+	}
+}
+
+func TestNearestTwo(t *testing.T) {
+	inf := float32(math.Inf(1))
+	cases := []struct {
+		in     []float32
+		b1, b2 int
+	}{
+		{[]float32{5}, 0, -1},
+		{[]float32{5, 3}, 1, 0},
+		{[]float32{3, 3, 3}, 0, 1},
+		{[]float32{9, 1, 4, 1, 0}, 4, 1},
+		{[]float32{inf, inf}, 0, 1},
+		{[]float32{2, inf, 1}, 2, 0},
+	}
+	for _, c := range cases {
+		if b1, b2 := nearestTwo(c.in); b1 != c.b1 || b2 != c.b2 {
+			t.Errorf("nearestTwo(%v) = %d, %d; want %d, %d", c.in, b1, b2, c.b1, c.b2)
+		}
+	}
+}
+
+// TestTiesAcrossLeaves puts 256 vectors at distance 1 from the query in
+// one cluster: positions 0–127 are e₀ and 128–255 are e₁. The k-d order of
+// the leaves puts e₁ (the later positions) in the first leaves, so once
+// they are scanned the k-th distance is 1 and every remaining leaf has a
+// bound of exactly 1: only "bound ≤ k-th distance" finds positions 0–4.
+func TestTiesAcrossLeaves(t *testing.T) {
+	const n = 256
+	vecs := make([]int16, n*Dims)
+	for p := 0; p < n; p++ {
+		if p < n/2 {
+			vecs[p*Dims+0] = 1
+		} else {
+			vecs[p*Dims+1] = 1
+		}
+	}
+	ix, err := Build(vecs, make([]uint8, n), make([]uint32, n), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Pos[0] < n/2 {
+		t.Fatalf("test set-up: the first leaf starts with position %d; want a later position", ix.Pos[0])
+	}
+	var q [Dims]int16
+	for _, ks := range kernelSets() {
+		var got Result
+		newSearcher(ix, 5, ks).Search(&q, &got)
+		for i, nb := range got.List() {
+			if nb.Dist != 1 || nb.Pos != uint32(i) {
+				t.Fatalf("%s: neighbour %d is %+v; want distance 1 at position %d", ks.name, i, nb, i)
+			}
+		}
 	}
 }

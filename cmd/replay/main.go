@@ -12,10 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
 	"fraudknn/internal/replay"
+	"fraudknn/knn"
 )
 
 func main() {
@@ -23,6 +25,7 @@ func main() {
 	payloads := flag.String("payloads", "", "test-data file: JSON or .json.gz with entries of request, expected_approved, expected_fraud_score (required)")
 	show := flag.Int("show", 10, "print the first N wrong answers and errors in detail")
 	brute := flag.Int("brute", 0, "also check the neighbours of the first N payloads against a brute-force scan")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the replay to this file")
 	flag.Parse()
 	if *artifactPath == "" || *payloads == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N]")
@@ -44,8 +47,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "replay: warning: the payloads' answers were computed against references with sha256 %s, the artifact was built from %x; expect wrong answers\n",
 			p.ReferencesSHA256, a.Meta.Source)
 	}
-	fmt.Printf("replay: artifact %s: %d vectors in %d clusters; %d payloads\n", *artifactPath, a.Index.N, a.Index.K, len(p.Entries))
+	fmt.Printf("replay: artifact %s: %d vectors in %d clusters; %d payloads; kernels %s\n", *artifactPath, a.Index.N, a.Index.K, len(p.Entries), knn.Kernel())
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "replay: %v\n", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	sum := replay.Run(a.Index, p.Entries, replay.Options{Show: *show, Brute: *brute, Log: os.Stdout})
+	pprof.StopCPUProfile()
 	if sum.BruteChecked > 0 {
 		fmt.Printf("replay: checked the neighbours of %d payloads against brute force\n", sum.BruteChecked)
 	}

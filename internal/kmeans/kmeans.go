@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"fraudknn/internal/kdsplit"
 	"fraudknn/knn"
 )
 
@@ -77,7 +78,7 @@ func Run(vecs []int16, cfg Config) (*Result, error) {
 
 	progress("k-d split", 0, 1)
 	assign := make([]uint32, tn)
-	Split(train, k, workers, assign)
+	kdsplit.Split(train, k, workers, assign)
 	cent := make([]int16, k*dims)
 	sums := newSums(k)
 	sums.add(train, assign)
@@ -222,7 +223,7 @@ func assignNearest(vecs, cent []int16, k, workers int, assign []uint32, out *sum
 		groups++
 	}
 	ga := make([]uint32, k)
-	Split(cent, groups, workers, ga)
+	kdsplit.Split(cent, groups, workers, ga)
 	ix, err := knn.Build(cent, make([]uint8, k), ga, groups)
 	if err != nil {
 		return 0, fmt.Errorf("kmeans: indexing the centroids: %w", err)

@@ -34,54 +34,6 @@ func blobs(n int, seed uint64) []int16 {
 	return vecs
 }
 
-func TestSelectNth(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{1, 2, 3, 17, 18, 100, 1000} {
-		for trial := 0; trial < 20; trial++ {
-			keys := make([]uint64, n)
-			for i := range keys {
-				keys[i] = uint64(rng.IntN(n*4))<<32 | uint64(i)
-			}
-			sorted := slices.Clone(keys)
-			slices.Sort(sorted)
-			m := rng.IntN(n)
-			selectNth(keys, m)
-			if keys[m] != sorted[m] {
-				t.Fatalf("n=%d m=%d: keys[m] = %x; want %x", n, m, keys[m], sorted[m])
-			}
-			for i := range keys {
-				if (i < m && keys[i] > keys[m]) || (i > m && keys[i] < keys[m]) {
-					t.Fatalf("n=%d m=%d: key %d on the wrong side", n, m, i)
-				}
-			}
-		}
-	}
-}
-
-func TestSplitBalancedAndDeterministic(t *testing.T) {
-	vecs := blobs(10007, 2)
-	for _, k := range []int{1, 2, 3, 64, 100, 10007} {
-		var first []uint32
-		for _, workers := range []int{1, 2, 5} {
-			assign := make([]uint32, 10007)
-			Split(vecs, k, workers, assign)
-			size := make([]int, k)
-			for _, c := range assign {
-				size[c]++
-			}
-			lo, hi := slices.Min(size), slices.Max(size)
-			if hi-lo > 1 {
-				t.Fatalf("k=%d: group sizes range %d..%d; want within one", k, lo, hi)
-			}
-			if first == nil {
-				first = assign
-			} else if !slices.Equal(first, assign) {
-				t.Fatalf("k=%d: %d workers split differently from 1", k, workers)
-			}
-		}
-	}
-}
-
 // TestRunConverges runs Lloyd to convergence and checks the fixed point:
 // every vector belongs to its nearest centroid (the lowest numbered among
 // equals), and the result does not depend on the number of workers.

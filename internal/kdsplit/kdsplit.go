@@ -1,8 +1,14 @@
-package kmeans
+// Package kdsplit partitions fixed-point vectors into compact groups by
+// recursive median cuts (a balanced k-d tree), deterministically.
+package kdsplit
 
 import (
 	"sync"
 )
+
+// dims is the number of coordinates of a vector (knn.Dims; this package
+// sits below knn and cannot import it).
+const dims = 14
 
 // Split partitions the n vectors given row-major into k groups of sizes
 // differing by at most one, by recursive median splits along the
@@ -18,14 +24,40 @@ func Split(vecs []int16, k, workers int, assign []uint32) {
 	keys := make([]uint64, n)
 	sem := make(chan struct{}, max(workers, 1)-1) // extra goroutines allowed
 	var wg sync.WaitGroup
-	split(vecs, idx, keys, k, 0, assign, sem, &wg)
+	split(vecs, idx, keys, k, equalHalves, sem, &wg, func(leaf int, members []uint32) {
+		for _, p := range members {
+			assign[p] = uint32(leaf)
+		}
+	})
 	wg.Wait()
 }
 
-func split(vecs []int16, idx []uint32, keys []uint64, leaves, first int, assign []uint32, sem chan struct{}, wg *sync.WaitGroup) {
+// Leaves reorders idx, indices of vectors given row-major, so that every
+// run of leaf consecutive entries (the last run shorter) is a compact
+// group: the leaves of a k-d tree whose cuts fall on multiples of leaf.
+func Leaves(vecs []int16, idx []uint32, leaf int) {
+	n := len(idx)
+	leaves := (n + leaf - 1) / leaf
+	keys := make([]uint64, n)
+	var wg sync.WaitGroup
+	split(vecs, idx, keys, leaves, func(m, l int) int {
+		return min(l/2*leaf, m)
+	}, make(chan struct{}), &wg, func(int, []uint32) {})
+}
+
+// equalHalves gives the left part of m vectors spread over l leaves its
+// share, l/2 leaves' worth, so that all leaves end up within one vector of
+// the same size.
+func equalHalves(m, l int) int { return int(int64(m) * int64(l/2) / int64(l)) }
+
+// split cuts idx into leaves groups: the left part gets cut(len(idx),
+// leaves) vectors and leaves/2 groups, the right part the rest; done
+// receives every final group with its number.
+func split(vecs []int16, idx []uint32, keys []uint64, leaves int, cut func(m, l int) int, sem chan struct{}, wg *sync.WaitGroup, done func(leaf int, members []uint32)) {
+	first := 0
 	for leaves > 1 {
 		left := leaves / 2
-		m := int(int64(len(idx)) * int64(left) / int64(leaves))
+		m := cut(len(idx), leaves)
 		d := widest(vecs, idx)
 		// Key: coordinate, then index; all keys differ, so the median
 		// split is well defined even among equal coordinates.
@@ -39,24 +71,24 @@ func split(vecs []int16, idx []uint32, keys []uint64, leaves, first int, assign 
 		// Recurse into the left part, in a goroutine while one is free,
 		// and loop on the right part.
 		lidx, lkeys := idx[:m], keys[:m]
+		offset := first
+		sub := func(leaf int, members []uint32) { done(offset+leaf, members) }
 		select {
 		case sem <- struct{}{}:
 			wg.Add(1)
-			go func(first int) {
+			go func() {
 				defer wg.Done()
-				split(vecs, lidx, lkeys, left, first, assign, sem, wg)
+				split(vecs, lidx, lkeys, left, cut, sem, wg, sub)
 				<-sem
-			}(first)
+			}()
 		default:
-			split(vecs, lidx, lkeys, left, first, assign, sem, wg)
+			split(vecs, lidx, lkeys, left, cut, sem, wg, sub)
 		}
 		idx, keys = idx[m:], keys[m:]
 		first += left
 		leaves -= left
 	}
-	for _, p := range idx {
-		assign[p] = uint32(first)
-	}
+	done(first, idx)
 }
 
 // widest returns the coordinate along which the vectors idx vary most.

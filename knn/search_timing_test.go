@@ -1,0 +1,121 @@
+package knn
+
+import (
+	"math/rand/v2"
+
+	"testing"
+)
+
+// Kernel benchmarks run every kernel set this machine supports, e.g.
+//
+//	go test -run '^$' -bench Kernel -count 10 ./knn
+
+func BenchmarkKernelScan(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	const n = 733 // the median cluster size of the contest artifact
+	stride := padded(n)
+	block := testBlock(rng, n, stride, func(d int) int16 { return randCoord(rng, d, false) })
+	var q [Dims]int16
+	qb, _ := fillQuery(&q)
+	dist, cand := make([]uint32, stride), make([]uint32, stride)
+	for _, ks := range kernelSets() {
+		b.Run("kernel="+ks.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(n * Dims * 2)
+			for b.Loop() {
+				ks.scan(qb, block, stride, n, 1e8, dist, cand)
+			}
+		})
+	}
+}
+
+func BenchmarkKernelBounds(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	const k = 4096
+	lo, hi := make([]int16, k*Dims), make([]int16, k*Dims)
+	for i := range lo {
+		x, y := randCoord(rng, i/k, false), randCoord(rng, i/k, false)
+		lo[i], hi[i] = min(x, y), max(x, y)
+	}
+	var q [Dims]int16
+	qb, _ := fillQuery(&q)
+	dst, cand := make([]uint32, k), make([]uint32, k)
+	for _, ks := range kernelSets() {
+		b.Run("kernel="+ks.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ks.bounds(qb, lo, hi, k, k, 1e8, dst, cand)
+			}
+		})
+	}
+}
+
+func BenchmarkKernelCentroids(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const k = 4096
+	cent := make([]float32, k*Dims)
+	for i := range cent {
+		cent[i] = float32(rng.IntN(MaxValue))
+	}
+	var q [Dims]int16
+	_, qf := fillQuery(&q)
+	dst := make([]float32, k)
+	for _, ks := range kernelSets() {
+		b.Run("kernel="+ks.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ks.centroids(qf, cent, k, dst)
+			}
+		})
+	}
+}
+
+// benchIndex builds a clustered random index of n vectors.
+func benchIndex(b *testing.B, n, k int) (*Index, []int16) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	vecs, labels := synth(rng, n, false)
+	ix, err := Build(vecs, labels, assignments(rng, vecs, n, k)["by-coordinate"], k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ix, vecs
+}
+
+// BenchmarkSearchSynthetic searches a random index; the figures that matter
+// come from the real artifact (cmd/replay and BenchmarkSearchArtifact).
+func BenchmarkSearchSynthetic(b *testing.B) {
+	ix, vecs := benchIndex(b, 100000, 128)
+	rng := rand.New(rand.NewPCG(5, 5))
+	queries := make([][Dims]int16, 256)
+	for i := range queries {
+		queries[i] = randQuery(rng, vecs, false)
+	}
+	for _, ks := range kernelSets() {
+		b.Run("kernel="+ks.name, func(b *testing.B) {
+			s := newSearcher(ix, 5, ks)
+			var r Result
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Search(&queries[i%len(queries)], &r)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkKernelNearestTwo(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	dist := make([]float32, 4096)
+	for i := range dist {
+		dist[i] = rng.Float32() * 1e9
+	}
+	for _, ks := range kernelSets() {
+		b.Run("kernel="+ks.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ks.nearest2(dist)
+			}
+		})
+	}
+}
