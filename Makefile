@@ -9,12 +9,35 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build artifact test test-short replay vet generate check-generate bench clean
+.PHONY: all build run image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/ ./cmd/...
+
+# The service, natively: two API instances and nginx on 127.0.0.1:9999,
+# each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
+run: build artifact nginx
+	bin/stack -artifact $(ARTIFACT)
+
+# nginx from Debian's package, installed when missing and possible.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: nginx is missing; installing Debian's package"; \
+	    (apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)) || exit 1; \
+	  else \
+	    echo "make: nginx is missing: install it with: sudo apt-get install -y nginx" >&2; exit 1; \
+	  fi; }
+
+# The API image for docker-compose.yml: a static binary built for the
+# contest machine (Haswell: GOAMD64=v3) and the artifact, FROM scratch.
+image: artifact
+	mkdir -p build/image/sockets
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/api ./cmd/api
+	cp $(ARTIFACT) build/image/index.fknn
+	docker build -t fraudknn-api:0.1.0 .
 
 # The artifact is built once from the reference file and reused.
 artifact: $(ARTIFACT)
@@ -64,6 +87,10 @@ bench: artifact
 	$(GO) test -run '^$$' -bench Search -count 8 ./internal/replay > build/bench-avx2.txt
 	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./internal/replay > build/bench-go.txt
 	benchstat build/bench-go.txt build/bench-avx2.txt
+
+# Every shared payload over HTTP through a running stack (make run).
+replay-http:
+	$(GO) run ./cmd/replay -url http://127.0.0.1:9999 -payloads $(PAYLOADS) -conns 8
 
 clean:
 	rm -rf bin build

@@ -4,5 +4,12 @@ go 1.26.0
 
 require (
 	github.com/klauspost/compress v1.20.3
+	github.com/valyala/fasthttp v1.77.0
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/molecule-man/go-brrr v1.3.0 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
 )

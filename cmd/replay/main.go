@@ -2,6 +2,9 @@
 // exact search in-process and reports every wrong answer.
 //
 //	go run ./cmd/replay -artifact index.fknn -payloads test-data.json.gz
+//	go run ./cmd/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
+//
+// With -url it posts the payloads to a running service instead.
 //
 // It ends with one summary line and exits 0 only when no answer was
 // wrong, no fraud_score differed and no payload failed.
@@ -13,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
@@ -26,10 +30,30 @@ func main() {
 	show := flag.Int("show", 10, "print the first N wrong answers and errors in detail")
 	brute := flag.Int("brute", 0, "also check the neighbours of the first N payloads against a brute-force scan")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the replay to this file")
+	url := flag.String("url", "", "post the payloads to this running service instead of searching in-process")
+	conns := flag.Int("conns", 8, "with -url: concurrent connections")
+	limit := flag.Int("limit", 0, "replay only the first N payloads (0: all)")
 	flag.Parse()
-	if *artifactPath == "" || *payloads == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N]")
+	if (*artifactPath == "") == (*url == "") || *payloads == "" || flag.NArg() > 0 || *conns < 1 {
+		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N] [-limit N]\n       replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]")
 		os.Exit(2)
+	}
+	if *url != "" {
+		p, err := dataset.LoadPayloads(*payloads)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "replay: %v\n", err)
+			os.Exit(1)
+		}
+		entries := p.Entries
+		if *limit > 0 && *limit < len(entries) {
+			entries = entries[:*limit]
+		}
+		sum := replay.RunHTTP(strings.TrimRight(*url, "/"), entries, *conns, replay.Options{Show: *show, Log: os.Stdout})
+		fmt.Println(sum)
+		if !sum.OK() {
+			os.Exit(1)
+		}
+		return
 	}
 
 	a, err := artifact.Open(*artifactPath)
@@ -42,6 +66,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "replay: %v\n", err)
 		os.Exit(1)
+	}
+	if *limit > 0 && *limit < len(p.Entries) {
+		p.Entries = p.Entries[:*limit]
 	}
 	if p.ReferencesSHA256 != "" && p.ReferencesSHA256 != hex.EncodeToString(a.Meta.Source[:]) {
 		fmt.Fprintf(os.Stderr, "replay: warning: the payloads' answers were computed against references with sha256 %s, the artifact was built from %x; expect wrong answers\n",

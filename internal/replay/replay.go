@@ -11,19 +11,13 @@ import (
 	"time"
 
 	"fraudknn/internal/dataset"
+	"fraudknn/internal/decision"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
 
 // Neighbors is the number of neighbours a decision looks at.
-const Neighbors = 5
-
-// Decide turns the fraud count among the 5 nearest neighbours into the
-// contract's answer: fraud_score = frauds/5, approved = fraud_score < 0.6.
-func Decide(frauds int) (approved bool, score float64) {
-	score = float64(frauds) / Neighbors
-	return score < 0.6, score
-}
+const Neighbors = decision.Neighbors
 
 // Options tune a replay.
 type Options struct {
@@ -92,7 +86,7 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 		times = append(times, time.Since(t0))
 		scanned = append(scanned, r.Vectors)
 
-		approved, score := Decide(r.Frauds)
+		approved, score := decision.Decide(r.Frauds)
 		if approved != e.ExpectedApproved {
 			sum.Wrong++
 			if approved {

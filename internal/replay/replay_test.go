@@ -11,6 +11,7 @@ import (
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
+	"fraudknn/internal/decision"
 	"fraudknn/internal/kmeans"
 	"fraudknn/internal/refs"
 	"fraudknn/knn"
@@ -63,7 +64,7 @@ func synthetic(t *testing.T, n, payloads int) (*knn.Index, []dataset.Entry) {
 		b := body(rng, n+i)
 		v, _ := vectorize.Vectorize(b)
 		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), Neighbors, &r)
-		approved, score := Decide(r.Frauds)
+		approved, score := decision.Decide(r.Frauds)
 		entries[i] = dataset.Entry{Request: b, ExpectedApproved: approved, ExpectedFraudScore: score}
 	}
 	return ix, entries

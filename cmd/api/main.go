@@ -1,0 +1,114 @@
+// Command api serves the fraud-scoring API over an artifact built by
+// cmd/indexer:
+//
+//	api -artifact index.fknn -listen unix:/sockets/api1.sock [-metrics :9100]
+//
+// It listens at once and answers /ready with 503 until the artifact is
+// mapped, checked (every page is read on the way) and warmed; then 200.
+// SIGTERM or SIGINT stops it: no new connections, in-flight requests
+// finish, exit 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"fraudknn/artifact"
+	"fraudknn/internal/server"
+	"fraudknn/knn"
+)
+
+func main() {
+	artifactPath := flag.String("artifact", "", "artifact built by cmd/indexer (required)")
+	listen := flag.String("listen", "127.0.0.1:8080", "address to serve: host:port, or unix:/path/to.sock")
+	metrics := flag.String("metrics", "", "address to serve Prometheus metrics at /metrics (off when empty)")
+	warm := flag.Int("warm", 5000, "warm-up searches before /ready says 200")
+	maxConns := flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
+	flag.Parse()
+	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
+	if *artifactPath == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: api -artifact index.fknn [-listen host:port | -listen unix:/path] [-metrics host:port]")
+		os.Exit(2)
+	}
+	// One thread of Go code: an instance gets a fraction of a CPU, and
+	// more threads only add scheduling under the quota (README, "Runtime
+	// settings"). The environment overrides it.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+
+	svc := server.New(logger)
+	opts := server.DefaultOptions
+	opts.MaxConns = *maxConns
+	srv := svc.NewServer(opts)
+	ln, err := server.Listen(*listen)
+	if err != nil {
+		logger.Fatalf("cannot listen on %s: %v", *listen, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if *metrics != "" {
+		go serveMetrics(*metrics, svc, logger)
+	}
+	logger.Printf("listening on %s (GOMAXPROCS %d, kernels %s); loading %s", *listen, runtime.GOMAXPROCS(0), knn.Kernel(), *artifactPath)
+
+	start := time.Now()
+	a, err := artifact.Open(*artifactPath)
+	if err != nil {
+		logger.Printf("cannot serve: %v", err)
+		os.Exit(1)
+	}
+	mapped := time.Since(start)
+	warmed := svc.Load(a.Index, *warm)
+	runtime.GC()
+	debug.FreeOSMemory()
+	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB mapped and checked in %v, %d warm-up searches in %v",
+		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-stop:
+		logger.Printf("%v: stopping; in-flight requests finish", sig)
+	case err := <-served:
+		logger.Fatalf("server stopped: %v", err)
+	}
+	svc.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.ShutdownWithContext(ctx); err != nil {
+		logger.Printf("shutdown: %v", err)
+		os.Exit(1)
+	}
+	logger.Printf("stopped")
+}
+
+// serveMetrics serves the Prometheus metrics on their own listener.
+func serveMetrics(addr string, svc *server.Service, logger *log.Logger) {
+	ln, err := server.Listen(addr)
+	if err != nil {
+		logger.Printf("metrics disabled: cannot listen on %s: %v", addr, err)
+		return
+	}
+	h := func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != "/metrics" {
+			ctx.Error("metrics are at /metrics\n", fasthttp.StatusNotFound)
+			return
+		}
+		ctx.SetContentType("text/plain; version=0.0.4")
+		svc.Metrics.WritePrometheus(ctx, svc.Ready())
+	}
+	if err := (&fasthttp.Server{Handler: h, NoDefaultServerHeader: true, ReadTimeout: 5 * time.Second}).Serve(ln); err != nil {
+		logger.Printf("metrics server: %v", err)
+	}
+}

@@ -1,0 +1,62 @@
+// Command stack runs the deployment natively, as `make run` does: two API
+// instances and nginx on port 9999, each in a cgroup with the CPU quota
+// and memory limit docker-compose.yml gives its service, until Ctrl-C or
+// SIGTERM; then it stops everything it started.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fraudknn/internal/stack"
+)
+
+func main() {
+	var cfg stack.Config
+	flag.StringVar(&cfg.Compose, "compose", "docker-compose.yml", "compose file with the services' limits")
+	flag.StringVar(&cfg.NginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration")
+	flag.StringVar(&cfg.Nginx, "nginx", "nginx", "nginx binary")
+	flag.StringVar(&cfg.API, "api", "bin/api", "api binary")
+	flag.StringVar(&cfg.Artifact, "artifact", "build/index.fknn", "artifact built by cmd/indexer")
+	flag.StringVar(&cfg.RunsDir, "runs", "runs", "folder for run folders (logs, sockets)")
+	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	flag.Parse()
+	logger := log.New(os.Stderr, "stack: ", log.LstdFlags)
+	cfg.Log = logger
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	s, err := stack.Start(cfg)
+	if err != nil {
+		logger.Printf("cannot start: %v", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, GET /ready)\nlogs: %s\nCtrl-C stops it.\n\n", s.URL, s.Dir)
+
+	code := 0
+loop:
+	for {
+		select {
+		case sig := <-stop:
+			logger.Printf("%v: stopping", sig)
+			break loop
+		case e := <-s.Exits():
+			if e.Name == "nginx" {
+				logger.Printf("nginx exited (%v); stopping. See %s", e.Err, s.LogFile("nginx"))
+				code = 1
+				break loop
+			}
+			logger.Printf("%s exited (%v); nginx sends its requests to the other instance. See %s", e.Name, e.Err, s.LogFile(e.Name))
+		}
+	}
+	if err := s.Stop(); err != nil {
+		logger.Printf("stop: %v", err)
+		code = 1
+	}
+	logger.Printf("stopped; logs kept in %s", s.Dir)
+	os.Exit(code)
+}

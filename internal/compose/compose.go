@@ -1,0 +1,183 @@
+// Package compose reads the project's docker-compose.yml: the CPU and
+// memory limit of every service (the native stack applies the same ones)
+// and the contest's rules for the file (Check).
+package compose
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is the part of a compose file this project reads.
+type File struct {
+	Services map[string]Service `yaml:"services"`
+	Networks map[string]struct {
+		Driver string `yaml:"driver"`
+	} `yaml:"networks"`
+}
+
+// Service is one service of a compose file.
+type Service struct {
+	Image       string   `yaml:"image"`
+	Command     []string `yaml:"command"`
+	User        string   `yaml:"user"`
+	ReadOnly    bool     `yaml:"read_only"`
+	Privileged  bool     `yaml:"privileged"`
+	NetworkMode string   `yaml:"network_mode"`
+	Networks    []string `yaml:"networks"`
+	Ports       []string `yaml:"ports"`
+	CapAdd      []string `yaml:"cap_add"`
+	SecurityOpt []string `yaml:"security_opt"`
+	Deploy      struct {
+		Resources struct {
+			Limits struct {
+				CPUs   string `yaml:"cpus"`
+				Memory string `yaml:"memory"`
+			} `yaml:"limits"`
+		} `yaml:"resources"`
+	} `yaml:"deploy"`
+}
+
+// Load reads a compose file.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(f.Services) == 0 {
+		return nil, fmt.Errorf("%s: no services", path)
+	}
+	return &f, nil
+}
+
+// Limits are a service's deploy.resources.limits.
+type Limits struct {
+	CPUs   float64 // cores
+	Memory int64   // bytes
+}
+
+// Limits returns the limits of service name, or an error saying which is
+// missing or unreadable.
+func (f *File) Limits(name string) (Limits, error) {
+	s, ok := f.Services[name]
+	if !ok {
+		return Limits{}, fmt.Errorf("no service %q", name)
+	}
+	l := s.Deploy.Resources.Limits
+	cpus, err := strconv.ParseFloat(l.CPUs, 64)
+	if err != nil || cpus <= 0 {
+		return Limits{}, fmt.Errorf("service %s: deploy.resources.limits.cpus is %q; want a positive number of cores", name, l.CPUs)
+	}
+	mem, err := ParseBytes(l.Memory)
+	if err != nil {
+		return Limits{}, fmt.Errorf("service %s: deploy.resources.limits.memory: %w", name, err)
+	}
+	return Limits{CPUs: cpus, Memory: mem}, nil
+}
+
+// ParseBytes reads a compose byte value: a number with an optional unit
+// b, k/kb, m/mb, g/gb (powers of 1024, as Docker reads them).
+func ParseBytes(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}, {"b", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive byte count such as 160MB", s)
+	}
+	return n * mult, nil
+}
+
+// Budget is the contest's limit on the sum of all services' limits.
+var Budget = Limits{CPUs: 1, Memory: 350 << 20}
+
+// Check returns every contest or project rule the file breaks: at least
+// one load balancer (nginx, publishing port 9999) and two API instances
+// (api1, api2); limits on every service summing to at most Budget; bridge
+// networking only, nothing privileged, no added capabilities, no seccomp
+// or apparmor override; API containers non-root with read-only root file
+// systems; no-new-privileges everywhere.
+func (f *File) Check() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, name := range []string{"nginx", "api1", "api2"} {
+		if _, ok := f.Services[name]; !ok {
+			bad("no service %q: the contest needs a load balancer and two API instances", name)
+		}
+	}
+	var sum Limits
+	for name, s := range f.Services {
+		l, err := f.Limits(name)
+		if err != nil {
+			bad("%v: every service needs limits", err)
+		}
+		sum.CPUs += l.CPUs
+		sum.Memory += l.Memory
+		if s.Privileged {
+			bad("service %s is privileged", name)
+		}
+		if s.NetworkMode != "" && s.NetworkMode != "bridge" {
+			bad("service %s uses network_mode %q; the contest allows bridge only", name, s.NetworkMode)
+		}
+		if len(s.CapAdd) > 0 {
+			bad("service %s adds capabilities %v", name, s.CapAdd)
+		}
+		nnp := false
+		for _, o := range s.SecurityOpt {
+			switch {
+			case strings.HasPrefix(o, "seccomp"), strings.HasPrefix(o, "apparmor"):
+				bad("service %s overrides %q; the contest's final rejected such files", name, o)
+			case o == "no-new-privileges:true" || o == "no-new-privileges":
+				nnp = true
+			}
+		}
+		if !nnp {
+			bad("service %s lacks security_opt no-new-privileges:true", name)
+		}
+		if strings.HasPrefix(name, "api") {
+			if s.User == "" || s.User == "0" || s.User == "root" || strings.HasPrefix(s.User, "0:") {
+				bad("service %s runs as root (user %q)", name, s.User)
+			}
+			if !s.ReadOnly {
+				bad("service %s has a writable root file system; set read_only: true", name)
+			}
+		}
+	}
+	if sum.CPUs > Budget.CPUs+1e-9 {
+		bad("limits sum to %.2f CPUs; the budget is %.2f", sum.CPUs, Budget.CPUs)
+	}
+	if sum.Memory > Budget.Memory {
+		bad("limits sum to %d MiB; the budget is %d MiB", sum.Memory>>20, Budget.Memory>>20)
+	}
+	published := false
+	for _, p := range f.Services["nginx"].Ports {
+		if p == "9999:9999" || strings.HasSuffix(p, ":9999:9999") {
+			published = true
+		}
+	}
+	if !published {
+		bad("service nginx does not publish port 9999")
+	}
+	for name, n := range f.Networks {
+		if n.Driver != "" && n.Driver != "bridge" {
+			bad("network %s uses driver %q; the contest allows bridge only", name, n.Driver)
+		}
+	}
+	return errs
+}

@@ -1,0 +1,77 @@
+package compose
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProjectComposeFile checks the project's own docker-compose.yml.
+func TestProjectComposeFile(t *testing.T) {
+	f, err := Load("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range f.Check() {
+		t.Error(err)
+	}
+	// api2 inherits api1's settings through a YAML merge key.
+	l1, err1 := f.Limits("api1")
+	l2, err2 := f.Limits("api2")
+	if err1 != nil || err2 != nil || l1 != l2 {
+		t.Fatalf("api1 %v %v, api2 %v %v: want equal limits", l1, err1, l2, err2)
+	}
+}
+
+func TestCheckCatchesEveryRule(t *testing.T) {
+	good, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, from, to, want string }{
+		{"over the CPU budget", `cpus: "0.2"`, `cpus: "0.3"`, "CPUs; the budget"},
+		{"over the memory budget", "memory: 30MB", "memory: 40MB", "MiB; the budget"},
+		{"privileged", "read_only: true", "read_only: true\n    privileged: true", "privileged"},
+		{"host network", "networks:\n      - backend\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "network_mode: host\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "network_mode"},
+		{"seccomp override", "- no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "- no-new-privileges:true\n      - seccomp=unconfined\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "seccomp"},
+		{"root API", `user: "65534:65534"`, `user: "0:0"`, "runs as root"},
+		{"writable API", "read_only: true", "read_only: false", "read_only"},
+		{"added capability", "read_only: true", "read_only: true\n    cap_add: [NET_ADMIN]", "capabilities"},
+		{"no port 9999", `"9999:9999"`, `"8080:9999"`, "port 9999"},
+		{"no limits", "memory: 30MB", "", "limits"},
+		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
+	}
+	for _, c := range cases {
+		text := strings.Replace(string(good), c.from, c.to, 1)
+		if text == string(good) {
+			t.Fatalf("%s: the test's edit does not apply to docker-compose.yml", c.name)
+		}
+		path := filepath.Join(t.TempDir(), "docker-compose.yml")
+		os.WriteFile(path, []byte(text), 0o644)
+		f, err := Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		found := false
+		for _, err := range f.Check() {
+			found = found || strings.Contains(err.Error(), c.want)
+		}
+		if !found {
+			t.Errorf("%s: Check found nothing mentioning %q (%v)", c.name, c.want, f.Check())
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"160MB": 160 << 20, "30m": 30 << 20, "1g": 1 << 30, "512": 512, "64kb": 64 << 10} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "-5MB", "1.5g", "lots"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"fraudknn/internal/decision"
+	"fraudknn/knn"
+	"fraudknn/vectorize"
+)
+
+// testIndex builds an index of n vectors from warm-up style bodies with
+// random labels, and returns it with the vectors in original order.
+func testIndex(t testing.TB, n int) (*knn.Index, []int16, []uint8) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	vecs := make([]int16, 0, n*knn.Dims)
+	labels := make([]uint8, n)
+	assign := make([]uint32, n)
+	for i := 0; i < n; i++ {
+		v, err := vectorize.Vectorize(warmBody(i * 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vecs = append(vecs, v[:]...)
+		labels[i] = uint8(rng.IntN(2))
+		assign[i] = uint32(i % 8)
+	}
+	ix, err := knn.Build(vecs, labels, assign, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix, vecs, labels
+}
+
+// serve starts a Service on an in-memory listener and returns a client.
+func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	s := New(log.New(&logs, "", 0))
+	if load {
+		ix, _, _ := testIndex(t, 2000)
+		s.Load(ix, 100)
+	}
+	ln := fasthttputil.NewInmemoryListener()
+	srv := s.NewServer(DefaultOptions)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(); ln.Close() })
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	return s, c, &logs
+}
+
+func do(t *testing.T, c *fasthttp.Client, method, path, body string) (int, string, *fasthttp.ResponseHeader) {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://api" + path)
+	if body != "" {
+		req.Header.SetContentType("application/json")
+		req.SetBodyString(body)
+	}
+	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	h := &fasthttp.ResponseHeader{}
+	resp.Header.CopyTo(h)
+	return resp.StatusCode(), string(resp.Body()), h
+}
+
+func TestNotReadyUntilLoaded(t *testing.T) {
+	s, c, _ := serve(t, false)
+	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 503 || !strings.Contains(body, "not ready") {
+		t.Fatalf("/ready before Load: %d %s", code, body)
+	}
+	if code, _, _ := do(t, c, "POST", "/fraud-score", string(warmBody(1))); code != 503 {
+		t.Fatalf("/fraud-score before Load: %d", code)
+	}
+	ix, _, _ := testIndex(t, 500)
+	s.Load(ix, 50)
+	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
+		t.Fatalf("/ready after Load: %d %s", code, body)
+	}
+	if s.Metrics.Requests(200) != 1 {
+		t.Fatalf("warm-up requests were counted as traffic: %d answers with 200", s.Metrics.Requests(200))
+	}
+}
+
+// TestAnswers posts bodies and checks each answer against a brute-force
+// search of the same index.
+func TestAnswers(t *testing.T) {
+	var logs bytes.Buffer
+	s := New(log.New(&logs, "", 0))
+	ix, vecs, labels := testIndex(t, 2000)
+	s.Load(ix, 100)
+	ln := fasthttputil.NewInmemoryListener()
+	srv := s.NewServer(DefaultOptions)
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	var r knn.Result
+	for i := 0; i < 200; i++ {
+		body := warmBody(i*5 + 1)
+		v, _ := vectorize.Vectorize(body)
+		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &r)
+		code, got, h := do(t, c, "POST", "/fraud-score", string(body))
+		if code != 200 || got != string(decision.Body(r.Frauds)) || string(h.ContentType()) != "application/json" {
+			t.Fatalf("body %d: %d %s (%s); want 200 %s", i, code, got, h.ContentType(), decision.Body(r.Frauds))
+		}
+	}
+}
+
+// badInputs is the bad-input table: every row gets its status and an
+// error that says what is wrong.
+var badInputs = []struct {
+	name, method, path, body string
+	status                   int
+	want                     string // in the "error" text
+}{
+	{"empty body", "POST", "/fraud-score", "", 400, "empty body"},
+	{"not JSON", "POST", "/fraud-score", "hello", 400, "expected an object"},
+	{"truncated JSON", "POST", "/fraud-score", `{"transaction":{"amount":12`, 400, "transaction: unexpected end of input"},
+	{"amount as a string", "POST", "/fraud-score", strings.Replace(string(warmBody(1)), `"amount":37.25`, `"amount":"37.25"`, 1), 400, "transaction.amount: expected a number, got a string"},
+	{"missing merchant", "POST", "/fraud-score", `{"transaction":{"amount":1,"installments":1,"requested_at":"2026-03-11T20:00:00Z"},"customer":{"avg_amount":1,"tx_count_24h":1,"known_merchants":[]},"terminal":{"is_online":true,"card_present":false,"km_from_home":1}}`, 400, "merchant: missing"},
+	{"null transaction", "POST", "/fraud-score", `{"transaction":null}`, 400, "transaction: expected an object, got null"},
+	{"unknown path", "GET", "/score", "", 404, "no such path"},
+	{"GET on /fraud-score", "GET", "/fraud-score", "", 405, "use POST"},
+	{"POST on /ready", "POST", "/ready", "{}", 405, "use GET"},
+	{"body over 64 KiB", "POST", "/fraud-score", `{"id":"` + strings.Repeat("x", MaxBodySize) + `"}`, 413, "larger than 65536 bytes"},
+}
+
+func TestBadInputs(t *testing.T) {
+	_, c, _ := serve(t, true)
+	for _, row := range badInputs {
+		code, body, h := do(t, c, row.method, row.path, row.body)
+		var e struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || code != row.status || !strings.Contains(e.Error, row.want) {
+			t.Errorf("%s: %d %s; want %d with an error containing %q", row.name, code, body, row.status, row.want)
+		}
+		if code == 405 && len(h.Peek("Allow")) == 0 {
+			t.Errorf("%s: 405 without an Allow header", row.name)
+		}
+	}
+	// After all that, it still answers.
+	if code, _, _ := do(t, c, "POST", "/fraud-score", string(warmBody(7))); code != 200 {
+		t.Fatalf("a valid request after the bad ones: %d", code)
+	}
+}
+
+// TestPanicIsRecovered breaks the index so that a search panics: the
+// request gets 500, the panic is logged with the request id, and the
+// process keeps serving.
+func TestPanicIsRecovered(t *testing.T) {
+	var logs bytes.Buffer
+	s := New(log.New(&logs, "", 0))
+	ix, _, _ := testIndex(t, 500)
+	s.Load(ix, 10)
+	ix.Labels = nil // a bug: the labels are gone
+	ln := fasthttputil.NewInmemoryListener()
+	srv := s.NewServer(DefaultOptions)
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	code, body, _ := do(t, c, "POST", "/fraud-score", string(warmBody(3)))
+	if code != 500 || !strings.Contains(body, "internal error serving request") {
+		t.Fatalf("panicking request: %d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), "BUG: panic serving request") {
+		t.Fatalf("the panic was not logged: %q", logs.String())
+	}
+	if code, _, _ := do(t, c, "GET", "/ready", ""); code != 200 {
+		t.Fatalf("after a panic /ready says %d", code)
+	}
+}
+
+func TestHandlerAllocatesNothing(t *testing.T) {
+	s := New(log.New(io.Discard, "", 0))
+	ix, _, _ := testIndex(t, 2000)
+	s.Load(ix, 10)
+	var ctx fasthttp.RequestCtx
+	body := warmBody(11)
+	run := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/fraud-score")
+		ctx.Request.SetBody(body)
+		s.Handler(&ctx)
+	}
+	run()
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if a := testing.AllocsPerRun(200, run); a != 0 {
+		t.Fatalf("POST /fraud-score allocates %v times per request; want 0", a)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s, c, _ := serve(t, true)
+	do(t, c, "POST", "/fraud-score", string(warmBody(2)))
+	do(t, c, "POST", "/fraud-score", "{")
+	do(t, c, "GET", "/nope", "")
+	var out bytes.Buffer
+	s.Metrics.WritePrometheus(&out, s.Ready())
+	for _, want := range []string{
+		"fraudknn_ready 1",
+		`fraudknn_requests_total{status="200"} 1`,
+		`fraudknn_requests_total{status="400"} 1`,
+		`fraudknn_requests_total{status="404"} 1`,
+		"fraudknn_request_duration_seconds_count 3",
+		"fraudknn_vectors_scanned_count 1",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestListenUnix(t *testing.T) {
+	path := t.TempDir() + "/api.sock"
+	for i := 0; i < 2; i++ { // the second time replaces the stale socket
+		ln, err := Listen("unix:" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// Leave the file behind, as a crashed process would.
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		}
+		ln.Close()
+	}
+	if _, err := Listen("unix:" + t.TempDir()); err == nil {
+		t.Fatal("Listen replaced a directory")
+	}
+}

@@ -1,0 +1,136 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"fraudknn/internal/compose"
+)
+
+// CgroupRoot is where the cgroup v1 hierarchies are mounted.
+var CgroupRoot = "/sys/fs/cgroup"
+
+// cfsPeriod is the CFS period the CPU quota is expressed in, as Docker
+// sets it.
+const cfsPeriod = 100 * time.Millisecond
+
+// Cgroup is one process group's cgroup v1 directories: cpu (quota),
+// cpuacct (usage) and memory (limit, peak).
+type Cgroup struct {
+	Name string
+	dirs map[string]string // controller → directory
+}
+
+// controllers are the cgroup v1 controllers a Cgroup uses.
+var controllers = []string{"cpu", "cpuacct", "memory"}
+
+// NewCgroup creates the cgroup parent/name in every controller and applies
+// l: a CFS quota of l.CPUs cores per period and a memory limit of
+// l.Memory bytes. It fails, creating nothing, if a hierarchy cannot be
+// written (no cgroup v1, not root); the caller then runs unlimited.
+func NewCgroup(parent, name string, l compose.Limits) (*Cgroup, error) {
+	c := &Cgroup{Name: name, dirs: map[string]string{}}
+	for _, ctl := range controllers {
+		dir := filepath.Join(CgroupRoot, ctl, parent, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			c.Remove()
+			return nil, fmt.Errorf("cgroup v1 %s controller: %w", ctl, err)
+		}
+		c.dirs[ctl] = dir
+	}
+	period := cfsPeriod.Microseconds()
+	settings := []struct{ ctl, file, value string }{
+		{"cpu", "cpu.cfs_period_us", strconv.FormatInt(period, 10)},
+		{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(int64(l.CPUs*float64(period)), 10)},
+		{"memory", "memory.limit_in_bytes", strconv.FormatInt(l.Memory, 10)},
+	}
+	for _, s := range settings {
+		if err := os.WriteFile(filepath.Join(c.dirs[s.ctl], s.file), []byte(s.value), 0o644); err != nil {
+			c.Remove()
+			return nil, fmt.Errorf("setting %s: %w", s.file, err)
+		}
+	}
+	return c, nil
+}
+
+// ProcsFiles returns the files a process writes its pid to, to join.
+func (c *Cgroup) ProcsFiles() []string {
+	var files []string
+	for _, ctl := range controllers {
+		files = append(files, filepath.Join(c.dirs[ctl], "cgroup.procs"))
+	}
+	return files
+}
+
+// Stats are what a cgroup has used so far.
+type Stats struct {
+	CPUSeconds     float64 // cpuacct.usage
+	Periods        int64   // CFS periods with runnable tasks
+	Throttled      int64   // of those, periods in which the quota ran out
+	ThrottledSecs  float64 // time spent throttled
+	MemoryPeak     int64   // memory.max_usage_in_bytes
+	MemoryNow      int64   // memory.usage_in_bytes
+	MemoryLimit    int64   // memory.limit_in_bytes
+	OOMKills       int64   // memory.oom_control oom_kill
+	QuotaCPUs      float64 // the quota, in cores
+	MemoryFailures int64   // memory.failcnt: times the limit was hit
+}
+
+// Stats reads the cgroup's counters.
+func (c *Cgroup) Stats() (Stats, error) {
+	var s Stats
+	var errs []error
+	num := func(ctl, file string) int64 {
+		b, err := os.ReadFile(filepath.Join(c.dirs[ctl], file))
+		if err != nil {
+			errs = append(errs, err)
+			return 0
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", file, err))
+		}
+		return v
+	}
+	s.CPUSeconds = float64(num("cpuacct", "cpuacct.usage")) / 1e9
+	s.MemoryPeak = num("memory", "memory.max_usage_in_bytes")
+	s.MemoryNow = num("memory", "memory.usage_in_bytes")
+	s.MemoryLimit = num("memory", "memory.limit_in_bytes")
+	s.MemoryFailures = num("memory", "memory.failcnt")
+	s.QuotaCPUs = float64(num("cpu", "cpu.cfs_quota_us")) / float64(num("cpu", "cpu.cfs_period_us"))
+	kv := func(ctl, file string) map[string]int64 {
+		m := map[string]int64{}
+		b, err := os.ReadFile(filepath.Join(c.dirs[ctl], file))
+		if err != nil {
+			errs = append(errs, err)
+			return m
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				m[f[0]] = v
+			}
+		}
+		return m
+	}
+	cpu := kv("cpu", "cpu.stat")
+	s.Periods, s.Throttled, s.ThrottledSecs = cpu["nr_periods"], cpu["nr_throttled"], float64(cpu["throttled_time"])/1e9
+	s.OOMKills = kv("memory", "memory.oom_control")["oom_kill"]
+	return s, errors.Join(errs...)
+}
+
+// Remove deletes the cgroup's directories; they must hold no process.
+func (c *Cgroup) Remove() error {
+	var errs []error
+	for _, dir := range c.dirs {
+		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,316 @@
+// Package stack runs the contest's deployment natively: two API instances
+// and nginx, each in its own cgroup with the CPU quota and memory limit of
+// its service in docker-compose.yml, logs in one run folder.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"fraudknn/internal/compose"
+)
+
+// Config says what to run.
+type Config struct {
+	Compose   string // docker-compose.yml: the limits of nginx, api1, api2
+	NginxConf string // nginx/nginx.conf
+	Nginx     string // the nginx binary
+	API       string // the api binary
+	Artifact  string // the artifact both APIs map
+	RunsDir   string // a run folder is made inside
+	Port      int    // where nginx listens (the config's 9999)
+	APIArgs   []string
+	Log       *log.Logger
+}
+
+// Stack is a running deployment.
+type Stack struct {
+	Dir      string // the run folder: logs, sockets, nginx files
+	URL      string // where nginx answers
+	cfg      Config
+	procs    map[string]*proc
+	exits    chan Exit
+	cgroupID string
+	mu       sync.Mutex
+}
+
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	cgroup *Cgroup // nil when running unlimited
+	done   chan struct{}
+	err    error
+}
+
+// Exit is a service that exited, with the error Wait returned.
+type Exit struct {
+	Name string
+	Err  error
+}
+
+// Names of the services, as in docker-compose.yml.
+var (
+	APIs     = []string{"api1", "api2"}
+	Services = append([]string{"nginx"}, APIs...)
+)
+
+// Start starts the APIs, waits until both answer /ready, starts nginx and
+// waits until it answers /ready too.
+func Start(cfg Config) (*Stack, error) {
+	if cfg.Log == nil {
+		cfg.Log = log.New(os.Stderr, "stack: ", log.LstdFlags)
+	}
+	file, err := compose.Load(cfg.Compose)
+	if err != nil {
+		return nil, err
+	}
+	limits := map[string]compose.Limits{}
+	for _, name := range Services {
+		if limits[name], err = file.Limits(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Compose, err)
+		}
+	}
+	for _, f := range []string{cfg.API, cfg.Artifact, cfg.NginxConf} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, err
+		}
+	}
+	nginx, err := exec.LookPath(cfg.Nginx)
+	if err != nil {
+		return nil, fmt.Errorf("nginx not found (%v): install Debian's package with `apt-get install -y nginx`", err)
+	}
+	runID := time.Now().Format("20060102-150405")
+	dir, err := filepath.Abs(filepath.Join(cfg.RunsDir, runID))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "sockets"), filepath.Join(dir, "nginx")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	s := &Stack{Dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Port), cfg: cfg, procs: map[string]*proc{}, exits: make(chan Exit, 8), cgroupID: "fraudknn-" + runID}
+	cfg.Log.Printf("run folder %s", dir)
+
+	cgroups := map[string]*Cgroup{}
+	for _, name := range Services {
+		cg, err := NewCgroup(s.cgroupID, name, limits[name])
+		if err != nil {
+			cfg.Log.Printf("cannot apply the limits through cgroups (%v): running %s UNLIMITED", err, name)
+			continue
+		}
+		cgroups[name] = cg
+		cfg.Log.Printf("%s: cgroup %s/%s: %.2f CPU, %d MiB", name, s.cgroupID, name, limits[name].CPUs, limits[name].Memory>>20)
+	}
+
+	for _, name := range APIs {
+		args := append([]string{"-artifact", cfg.Artifact, "-listen", "unix:" + s.socket(name)}, cfg.APIArgs...)
+		if err := s.start(name, cgroups[name], cfg.API, args...); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	for _, name := range APIs {
+		if err := s.waitReady(name, unixClient(s.socket(name)), "http://api/ready", 2*time.Minute); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+
+	conf, err := os.ReadFile(cfg.NginxConf)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	text := strings.NewReplacer("/sockets/", filepath.Join(dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(dir, "nginx")+"/").Replace(string(conf))
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.start("nginx", cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
+
+// LogFile returns the log of a service.
+func (s *Stack) LogFile(name string) string { return filepath.Join(s.Dir, name+".log") }
+
+// Cgroup returns the cgroup of a service, nil when it runs unlimited.
+func (s *Stack) Cgroup(name string) *Cgroup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.procs[name]; p != nil {
+		return p.cgroup
+	}
+	return nil
+}
+
+// joinScript joins the cgroups listed in $CGROUP_PROCS, then becomes the
+// program: the process is inside its limits before it runs a single
+// instruction of its own.
+const joinScript = `for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec "$0" "$@"`
+
+func (s *Stack) start(name string, cg *Cgroup, prog string, args ...string) error {
+	logf, err := os.OpenFile(s.LogFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("/bin/sh", append([]string{"-c", joinScript, prog}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = os.Environ()
+	if cg != nil {
+		cmd.Env = append(cmd.Env, "CGROUP_PROCS="+strings.Join(cg.ProcsFiles(), " "))
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, cgroup: cg, done: make(chan struct{})}
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+		s.exits <- Exit{name, p.err}
+	}()
+	s.cfg.Log.Printf("%s: started, pid %d, log %s", name, cmd.Process.Pid, s.LogFile(name))
+	return nil
+}
+
+// Restart starts a service again after it exited (the API instances only).
+func (s *Stack) Restart(name string) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil || !strings.HasPrefix(name, "api") {
+		return fmt.Errorf("no API instance %q", name)
+	}
+	select {
+	case <-p.done:
+	default:
+		return fmt.Errorf("%s is still running", name)
+	}
+	args := append([]string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name)}, s.cfg.APIArgs...)
+	if err := s.start(name, p.cgroup, s.cfg.API, args...); err != nil {
+		return err
+	}
+	return s.waitReady(name, unixClient(s.socket(name)), "http://api/ready", 2*time.Minute)
+}
+
+func unixClient(path string) *http.Client {
+	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+}
+
+// waitReady polls url until it answers 200, the process exits or the time
+// is up.
+func (s *Stack) waitReady(name string, c *http.Client, url string, limit time.Duration) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); its log %s ends with:\n%s", name, p.err, s.LogFile(name), tail(s.LogFile(name), 8))
+		default:
+		}
+		if resp, err := c.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				s.cfg.Log.Printf("%s: ready", name)
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %v; see %s", name, limit, s.LogFile(name))
+}
+
+// Exits delivers the name of every service that exits, with its error.
+func (s *Stack) Exits() <-chan Exit { return s.exits }
+
+// Stop stops every process (nginx gracefully first, then the APIs, which
+// finish their in-flight requests), waits for them, and removes the
+// cgroups and sockets. It reports processes that did not exit cleanly.
+func (s *Stack) Stop() error {
+	s.mu.Lock()
+	procs := make([]*proc, 0, len(s.procs))
+	for _, name := range Services {
+		if p := s.procs[name]; p != nil {
+			procs = append(procs, p)
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range procs { // nginx first: no new requests reach the APIs
+		sig := syscall.SIGTERM
+		if p.name == "nginx" {
+			sig = syscall.SIGQUIT // graceful: finish the requests in flight
+		}
+		select {
+		case <-p.done:
+			continue
+		default:
+		}
+		p.cmd.Process.Signal(sig)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+			errs = append(errs, fmt.Errorf("%s did not stop within 15 s and was killed", p.name))
+		}
+		if p.err != nil && p.name != "nginx" {
+			errs = append(errs, fmt.Errorf("%s exited with %v", p.name, p.err))
+		}
+	}
+	for _, p := range procs {
+		if p.cgroup != nil {
+			if err := p.cgroup.Remove(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, ctl := range controllers {
+		os.Remove(filepath.Join(CgroupRoot, ctl, s.cgroupID))
+	}
+	os.RemoveAll(filepath.Join(s.Dir, "sockets"))
+	return errors.Join(errs...)
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
