@@ -9,7 +9,7 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build run image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build run score k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -20,6 +20,21 @@ build:
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
 run: build artifact nginx
 	bin/stack -artifact $(ARTIFACT)
+
+# The contest's k6 load test against the stack (started unless one answers
+# on 9999): prints the score, writes results.json and report.html to a run
+# folder. PEAK, SECONDS and PAYLOADS override the load shape.
+K6_VERSION = v1.8.1
+K6 = .tools/bin/k6
+
+score: build artifact nginx k6
+	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
+
+# k6, pinned, built into a project-local folder the first time.
+k6:
+	@if [ ! -x $(K6) ] || ! $(K6) version 2>/dev/null | grep -q '$(K6_VERSION)'; then \
+	  echo "make: installing k6 $(K6_VERSION) into $(K6) (go install; a few minutes the first time)"; \
+	  GOBIN=$(abspath .tools/bin) $(GO) install go.k6.io/k6@$(K6_VERSION); fi
 
 # nginx from Debian's package, installed when missing and possible.
 nginx:

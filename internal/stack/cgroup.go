@@ -134,3 +134,25 @@ func (c *Cgroup) Remove() error {
 	}
 	return errors.Join(errs...)
 }
+
+// FindCgroups returns the cgroups of the newest stack on this machine
+// (cmd/stack names them fraudknn-<start time>), keyed by service, or nil
+// when there is none.
+func FindCgroups() map[string]*Cgroup {
+	matches, _ := filepath.Glob(filepath.Join(CgroupRoot, "cpu", "fraudknn-*"))
+	if len(matches) == 0 {
+		return nil
+	}
+	newest := filepath.Base(matches[len(matches)-1]) // names sort by start time
+	out := map[string]*Cgroup{}
+	for _, name := range Services {
+		c := &Cgroup{Name: name, dirs: map[string]string{}}
+		for _, ctl := range controllers {
+			c.dirs[ctl] = filepath.Join(CgroupRoot, ctl, newest, name)
+		}
+		if _, err := os.Stat(c.dirs["cpu"]); err == nil {
+			out[name] = c
+		}
+	}
+	return out
+}
