@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"fraudknn/internal/stack"
 )
 
@@ -30,6 +32,11 @@ func main() {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	// Under `make run`, make is the parent: if it is terminated, so is the
+	// stack, which then stops everything it started.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0); err != nil {
+		logger.Printf("cannot ask to be told of the parent's death: %v", err)
+	}
 	s, err := stack.Start(cfg)
 	if err != nil {
 		logger.Printf("cannot start: %v", err)

@@ -156,3 +156,21 @@ func FindCgroups() map[string]*Cgroup {
 	}
 	return out
 }
+
+// RemoveStale removes the cgroups of earlier stacks that were killed
+// before they could clean up. The kernel refuses to remove a cgroup that
+// still holds a process, so a running stack's cgroups stay.
+func RemoveStale() {
+	for _, ctl := range controllers {
+		stacks, _ := filepath.Glob(filepath.Join(CgroupRoot, ctl, "fraudknn-*"))
+		for _, st := range stacks {
+			services, _ := filepath.Glob(filepath.Join(st, "*"))
+			for _, svc := range services {
+				if fi, err := os.Stat(svc); err == nil && fi.IsDir() {
+					os.Remove(svc)
+				}
+			}
+			os.Remove(st)
+		}
+	}
+}

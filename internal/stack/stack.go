@@ -104,6 +104,7 @@ func Start(cfg Config) (*Stack, error) {
 	s := &Stack{Dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Port), cfg: cfg, procs: map[string]*proc{}, exits: make(chan Exit, 8), cgroupID: "fraudknn-" + runID}
 	cfg.Log.Printf("run folder %s", dir)
 
+	RemoveStale()
 	cgroups := map[string]*Cgroup{}
 	for _, name := range Services {
 		cg, err := NewCgroup(s.cgroupID, name, limits[name])
@@ -182,7 +183,10 @@ func (s *Stack) start(name string, cg *Cgroup, prog string, args ...string) erro
 	if cg != nil {
 		cmd.Env = append(cmd.Env, "CGROUP_PROCS="+strings.Join(cg.ProcsFiles(), " "))
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (a Ctrl-C reaches the stack, which stops the
+	// services in order), and SIGTERM if the stack itself dies, so that
+	// no service outlives it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
