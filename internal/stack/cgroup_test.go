@@ -44,8 +44,8 @@ func TestNewCgroupAppliesLimits(t *testing.T) {
 	}
 	// Stats reads the counters the kernel would keep.
 	files := map[string]string{
-		"cpuacct/cpuacct.usage":           "2500000000",
-		"cpu/cpu.stat":                    "nr_periods 100\nnr_throttled 7\nthrottled_time 35000000",
+		"cpuacct/cpuacct.usage":            "2500000000",
+		"cpu/cpu.stat":                     "nr_periods 100\nnr_throttled 7\nthrottled_time 35000000",
 		"memory/memory.max_usage_in_bytes": "104857600",
 		"memory/memory.usage_in_bytes":     "52428800",
 		"memory/memory.failcnt":            "0",
