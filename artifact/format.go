@@ -17,7 +17,7 @@ const Magic = "FRAUDKNN"
 
 // Version is the format version this package writes and reads. Any change
 // to the layout bumps it; a file of another version is refused.
-const Version = 2
+const Version = 3
 
 // HeaderSize is the size of the header; the first section starts here.
 const HeaderSize = 320

@@ -52,19 +52,21 @@ func InRange(d int, v int16) bool {
 // clusters and laid out for search. The slices may live on the Go heap
 // (Build) or in a read-only memory map (package artifact).
 //
-// Cluster c holds the vectors Start[c] ≤ i < Start[c+1] in "cluster order".
-// Its coordinates are a structure-of-arrays block of Dims rows:
+// Cluster c holds the vectors Start[c] ≤ i < Start[c+1] in "cluster order",
+// grouped in leaves of Leaf consecutive members: leaf b holds members
+// bLeaf ≤ j < min((b+1)Leaf, size). Every leaf is a structure-of-arrays
+// block of its own, Dims rows, contiguous in Vecs:
 //
-//	block  := Vecs[PadStart[c]*Dims : PadStart[c+1]*Dims]
-//	stride := PadStart[c+1] - PadStart[c]   // a multiple of Group
-//	coordinate d of member j = block[d*stride + j],  0 ≤ j < Start[c+1]-Start[c]
+//	stride := Leaf, or for the cluster's last leaf its size rounded up to Group
+//	block  := Vecs[(PadStart[c]+b*Leaf)*Dims : (PadStart[c]+b*Leaf+stride)*Dims]
+//	coordinate d of member b*Leaf+j = block[d*stride + j]
 //
-// Padding entries (j ≥ member count) are zero and never reported.
+// so a cluster takes PadStart[c+1]-PadStart[c] = size rounded up to Group
+// vector slots, and a leaf is one sequential read. Padding entries (j past
+// the leaf's size) are zero and never reported.
 //
-// Members are grouped in leaves of Leaf consecutive members: leaf b of
-// cluster c holds members bLeaf ≤ j < min((b+1)Leaf, size). Leaf boxes are
-// stored per cluster like the cluster blocks: with nb = ⌈size/Leaf⌉ leaves
-// padded to lp = nb rounded up to Group,
+// Leaf boxes are stored per cluster: with nb = ⌈size/Leaf⌉ leaves padded
+// to lp = nb rounded up to Group,
 //
 //	LeafMin[LeafStart[c]*Dims + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafMax[…]
 //
@@ -176,11 +178,11 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 	for c := 0; c < kk; c++ {
 		members := ix.Pos[ix.Start[c]:ix.Start[c+1]]
 		kdsplit.Leaves(vecs, members, Leaf)
-		block, stride := ix.block(c)
 		for j, p := range members {
 			ix.Labels[int(ix.Start[c])+j] = labels[p]
+			block, stride, _ := ix.leaf(c, j/Leaf)
 			for d := 0; d < Dims; d++ {
-				block[d*stride+j] = vecs[int(p)*Dims+d]
+				block[d*stride+j%Leaf] = vecs[int(p)*Dims+d]
 			}
 		}
 	}
@@ -206,30 +208,24 @@ func (ix *Index) computeSummaries() {
 	ix.LeafMin = make([]int16, int(ix.LeafStart[k])*Dims)
 	ix.LeafMax = make([]int16, int(ix.LeafStart[k])*Dims)
 	for c := 0; c < k; c++ {
-		block, stride := ix.block(c)
 		lo, hi, lp := ix.leafBoxes(c)
-		for d := 0; d < Dims; d++ {
-			row := block[d*stride : d*stride+ix.size(c)]
-			for b := 0; b*Leaf < len(row); b++ {
-				run := row[b*Leaf : min((b+1)*Leaf, len(row))]
-				lo[d*lp+b], hi[d*lp+b] = slices.Min(run), slices.Max(run)
+		nb := (ix.size(c) + Leaf - 1) / Leaf
+		var sum [Dims]int64
+		for b := 0; b < nb; b++ {
+			block, stride, n := ix.leaf(c, b)
+			for d := 0; d < Dims; d++ {
+				row := block[d*stride : d*stride+n]
+				lo[d*lp+b], hi[d*lp+b] = slices.Min(row), slices.Max(row)
+				for _, v := range row {
+					sum[d] += int64(v)
+				}
 			}
 		}
-	}
-	for c := 0; c < k; c++ {
-		block, stride := ix.block(c)
-		m := ix.size(c)
+		// The cluster's box is the union of its leaves' boxes.
 		for d := 0; d < Dims; d++ {
-			row := block[d*stride : d*stride+m]
-			lo, hi, sum := row[0], row[0], int64(0)
-			for _, v := range row {
-				lo = min(lo, v)
-				hi = max(hi, v)
-				sum += int64(v)
-			}
-			ix.BoxMin[d*k+c] = lo
-			ix.BoxMax[d*k+c] = hi
-			ix.Centroids[d*k+c] = float32(float64(sum) / float64(m))
+			ix.BoxMin[d*k+c] = slices.Min(lo[d*lp : d*lp+nb])
+			ix.BoxMax[d*k+c] = slices.Max(hi[d*lp : d*lp+nb])
+			ix.Centroids[d*k+c] = float32(float64(sum[d]) / float64(ix.size(c)))
 		}
 	}
 	ix.init()
@@ -241,9 +237,8 @@ func (ix *Index) computeSummaries() {
 func (ix *Index) Init() { ix.init() }
 
 func (ix *Index) init() {
-	ix.maxStride, ix.maxLeaves = 0, 0
+	ix.maxLeaves = 0
 	for c := 0; c < ix.K; c++ {
-		ix.maxStride = max(ix.maxStride, int(ix.PadStart[c+1]-ix.PadStart[c]))
 		ix.maxLeaves = max(ix.maxLeaves, int(ix.LeafStart[c+1]-ix.LeafStart[c]))
 	}
 	k := ix.K
@@ -269,20 +264,29 @@ func (ix *Index) leafBoxes(c int) (lo, hi []int16, lp int) {
 // size returns the number of members of cluster c.
 func (ix *Index) size(c int) int { return int(ix.Start[c+1] - ix.Start[c]) }
 
-// block returns the SoA coordinate block of cluster c and its row stride.
-func (ix *Index) block(c int) ([]int16, int) {
-	lo, hi := int(ix.PadStart[c]), int(ix.PadStart[c+1])
-	return ix.Vecs[lo*Dims : hi*Dims], hi - lo
+// leaf returns leaf b of cluster c: its coordinate block (coordinate d of
+// its member j is block[d*stride+j]), the block's row stride and the
+// number of members.
+func (ix *Index) leaf(c, b int) (block []int16, stride, n int) {
+	m := ix.size(c)
+	j0 := b * Leaf
+	n = min(Leaf, m-j0)
+	stride = Leaf
+	if j0+Leaf >= m { // the last leaf
+		stride = padded(n)
+	}
+	start := int(ix.PadStart[c]) + j0
+	return ix.Vecs[start*Dims : (start+stride)*Dims], stride, n
 }
 
 // Vector returns the coordinates of the vector at cluster-order index i
 // (Start[c] ≤ i < Start[c+1] for its cluster c).
 func (ix *Index) Vector(c, i int) [Dims]int16 {
 	var v [Dims]int16
-	block, stride := ix.block(c)
 	j := i - int(ix.Start[c])
+	block, stride, _ := ix.leaf(c, j/Leaf)
 	for d := range v {
-		v[d] = block[d*stride+j]
+		v[d] = block[d*stride+j%Leaf]
 	}
 	return v
 }
@@ -294,14 +298,12 @@ func (ix *Index) Original() (vecs []int16, labels []uint8) {
 	vecs = make([]int16, ix.N*Dims)
 	labels = make([]uint8, ix.N)
 	for c := 0; c < ix.K; c++ {
-		block, stride := ix.block(c)
 		for j := 0; j < ix.size(c); j++ {
 			i := int(ix.Start[c]) + j
 			p := int(ix.Pos[i])
 			labels[p] = ix.Labels[i]
-			for d := 0; d < Dims; d++ {
-				vecs[p*Dims+d] = block[d*stride+j]
-			}
+			v := ix.Vector(c, i)
+			copy(vecs[p*Dims:], v[:])
 		}
 	}
 	return vecs, labels
@@ -393,40 +395,33 @@ func (ix *Index) Verify() error {
 	}
 	k := ix.K
 	for c := 0; c < k; c++ {
-		block, stride := ix.block(c)
 		m := ix.size(c)
-		for d := 0; d < Dims; d++ {
-			lo, hi := ix.BoxMin[d*k+c], ix.BoxMax[d*k+c]
-			row := block[d*stride : (d+1)*stride]
-			for j, v := range row {
-				if j >= m {
-					if v != 0 {
-						return fmt.Errorf("cluster %d dimension %d: padding entry %d is %d; want 0", c, d, j, v)
-					}
-					continue
-				}
-				if !InRange(d, v) {
-					return fmt.Errorf("cluster %d member %d dimension %d is %d, out of range", c, j, d, v)
-				}
-				if v < lo || v > hi {
-					return fmt.Errorf("cluster %d member %d dimension %d is %d, outside the cluster's box [%d, %d]", c, j, d, v, lo, hi)
-				}
-			}
-		}
 		llo, lhi, lp := ix.leafBoxes(c)
 		nb := (m + Leaf - 1) / Leaf
 		for d := 0; d < Dims; d++ {
-			for b := 0; b < lp; b++ {
-				a, z := llo[d*lp+b], lhi[d*lp+b]
-				if b >= nb {
-					if a != 0 || z != 0 {
-						return fmt.Errorf("cluster %d dimension %d: padding leaf %d has box [%d, %d]; want zeros", c, d, b, a, z)
-					}
-					continue
+			for b := nb; b < lp; b++ {
+				if a, z := llo[d*lp+b], lhi[d*lp+b]; a != 0 || z != 0 {
+					return fmt.Errorf("cluster %d dimension %d: padding leaf %d has box [%d, %d]; want zeros", c, d, b, a, z)
 				}
-				for j := b * Leaf; j < min((b+1)*Leaf, m); j++ {
-					if v := block[d*stride+j]; v < a || v > z {
-						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside its leaf's box [%d, %d]", c, j, d, v, a, z)
+			}
+		}
+		for b := 0; b < nb; b++ {
+			block, stride, n := ix.leaf(c, b)
+			for d := 0; d < Dims; d++ {
+				lo, hi := ix.BoxMin[d*k+c], ix.BoxMax[d*k+c]
+				a, z := llo[d*lp+b], lhi[d*lp+b]
+				for j, v := range block[d*stride : (d+1)*stride] {
+					switch {
+					case j >= n:
+						if v != 0 {
+							return fmt.Errorf("cluster %d leaf %d dimension %d: padding entry %d is %d; want 0", c, b, d, j, v)
+						}
+					case !InRange(d, v):
+						return fmt.Errorf("cluster %d member %d dimension %d is %d, out of range", c, b*Leaf+j, d, v)
+					case v < lo || v > hi:
+						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside the cluster's box [%d, %d]", c, b*Leaf+j, d, v, lo, hi)
+					case v < a || v > z:
+						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside its leaf's box [%d, %d]", c, b*Leaf+j, d, v, a, z)
 					}
 				}
 			}

@@ -110,8 +110,8 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 		ix:      ix,
 		k:       k,
 		kern:    kern,
-		dist:    make([]uint32, ix.maxStride),
-		members: make([]uint32, ix.maxStride),
+		dist:    make([]uint32, Leaf),
+		members: make([]uint32, Leaf),
 		cdist:   make([]float32, ix.kp),
 		lb:      make([]uint32, ix.kp),
 		near:    make([]uint32, ix.kp),
@@ -218,7 +218,7 @@ func (s *Searcher) scan(c int, r *Result) {
 	m := ix.size(c)
 	r.Clusters++
 	if m <= Leaf {
-		s.scanRange(c, 0, m, r)
+		s.scanLeaf(c, 0, r)
 		return
 	}
 	lo, hi, lp := ix.leafBoxes(c)
@@ -233,19 +233,18 @@ func (s *Searcher) scan(c int, r *Result) {
 		if uint32(x>>32) > r.worst() {
 			break
 		}
-		j := int(uint32(x)) * Leaf
-		s.scanRange(c, j, min(Leaf, m-j), r)
+		s.scanLeaf(c, int(uint32(x)), r)
 	}
 	s.leaves = leaves
 }
 
-// scanRange computes the distance from the query to members j0 ≤ j <
-// j0+n of cluster c and offers each one that can still enter the result.
-func (s *Searcher) scanRange(c, j0, n int, r *Result) {
+// scanLeaf computes the distance from the query to every member of leaf
+// b of cluster c and offers each one that can still enter the result.
+func (s *Searcher) scanLeaf(c, b int, r *Result) {
 	ix := s.ix
-	block, stride := ix.block(c)
-	base := int(ix.Start[c]) + j0
-	hits := s.kern.scan(&s.qb, block[j0:], stride, n, kernelBound(r.worst()), s.dist, s.members)
+	block, stride, n := ix.leaf(c, b)
+	base := int(ix.Start[c]) + b*Leaf
+	hits := s.kern.scan(&s.qb, block, stride, n, kernelBound(r.worst()), s.dist, s.members)
 	r.Vectors += n
 	pos := ix.Pos[base : base+n]
 	labels := ix.Labels[base : base+n]
