@@ -14,8 +14,7 @@ import (
 )
 
 // testIndex builds a small random index with clusters of uneven sizes.
-func testIndex(t *testing.T, n, k int) *knn.Index {
-	t.Helper()
+func testIndex(t testing.TB, n, k int) *knn.Index {
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
 	vecs := make([]int16, n*knn.Dims)
 	labels := make([]uint8, n)
@@ -32,7 +31,7 @@ func testIndex(t *testing.T, n, k int) *knn.Index {
 	}
 	ix, err := knn.Build(vecs, labels, assign, k)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return ix
 }

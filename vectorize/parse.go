@@ -172,8 +172,11 @@ func (p *parser) mismatch(f field) *Error {
 	if got == "" {
 		return p.unexpected(f, want)
 	}
-	if err := p.skipValue(f, depth(f)); err != nil {
-		return err
+	if p.skipValue(f, depth(f)) != nil {
+		// Not even a well-formed value: say what was wanted, and the byte
+		// found instead.
+		p.pos = start
+		return p.unexpected(f, want)
 	}
 	return p.compose(f, start).add("expected ").add(want).add(", got ").add(got).done()
 }

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +46,9 @@ func testIndex(t testing.TB, n int) (*knn.Index, []int16, []uint8) {
 	return ix, vecs, labels
 }
 
+// rawDial lets doCT send oversized requests by hand; serve sets it.
+var rawDial func() (net.Conn, error)
+
 // serve starts a Service on an in-memory listener and returns a client.
 func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) {
 	t.Helper()
@@ -57,20 +63,59 @@ func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) 
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown(); ln.Close() })
 	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	rawDial = func() (net.Conn, error) { return ln.Dial() }
 	return s, c, &logs
 }
 
 func do(t *testing.T, c *fasthttp.Client, method, path, body string) (int, string, *fasthttp.ResponseHeader) {
 	t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	return doCT(t, c, method, path, ct, body)
+}
+
+// doCT sends a request with the given Content-Type ("" sends none).
+func doCT(t *testing.T, c *fasthttp.Client, method, path, contentType, body string) (int, string, *fasthttp.ResponseHeader) {
+	t.Helper()
+	if len(body) > MaxBodySize {
+		return oversized(t, method, path, len(body))
+	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	req.Header.SetMethod(method)
 	req.SetRequestURI("http://api" + path)
+	req.Header.SetNoDefaultContentType(true)
+	if contentType != "" {
+		req.Header.SetContentType(contentType)
+	}
 	if body != "" {
-		req.Header.SetContentType("application/json")
 		req.SetBodyString(body)
 	}
 	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	h := &fasthttp.ResponseHeader{}
+	resp.Header.CopyTo(h)
+	return resp.StatusCode(), string(resp.Body()), h
+}
+
+// oversized sends the headers of a request whose body is over the limit,
+// and the first bytes of that body, and reads the answer: the server
+// refuses it from its Content-Length, before the body, and closes the
+// connection (a client still sending the whole body could see the close
+// before the answer; nginx, in front, does not).
+func oversized(t *testing.T, method, path string, n int) (int, string, *fasthttp.ResponseHeader) {
+	t.Helper()
+	conn, err := rawDial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"id\":\"", method, path, n)
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		t.Fatalf("%s %s with a %d-byte body: %v", method, path, n, err)
 	}
 	h := &fasthttp.ResponseHeader{}
 	resp.Header.CopyTo(h)
@@ -241,5 +286,20 @@ func TestListenUnix(t *testing.T) {
 	}
 	if _, err := Listen("unix:" + t.TempDir()); err == nil {
 		t.Fatal("Listen replaced a directory")
+	}
+}
+
+// TestNginxBodyLimit keeps nginx's body limit equal to the API's.
+func TestNginxBodyLimit(t *testing.T) {
+	conf, err := os.ReadFile("../../nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("client_max_body_size %dk;", MaxBodySize>>10)
+	if !strings.Contains(string(conf), want) {
+		t.Fatalf("nginx/nginx.conf lacks %q: nginx and the API must refuse the same bodies", want)
+	}
+	if !strings.Contains(string(conf), fmt.Sprintf(`request body larger than %d bytes`, MaxBodySize)) {
+		t.Fatal("nginx's 413 answer does not give the API's limit")
 	}
 }
