@@ -9,7 +9,7 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build run score k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -29,6 +29,26 @@ K6 = .tools/bin/k6
 
 score: build artifact nginx k6
 	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
+
+# Faults under load (README, "Reliability"); each starts its own stack.
+faults: build artifact nginx k6
+	bin/faults -fault kill9
+	bin/faults -fault sigterm
+	bin/faults -fault slow
+
+soak: build artifact nginx k6
+	bin/faults -fault soak -rate 900 -seconds 600
+
+# Every fuzz target for FUZZTIME each (CI: 20s; before a release: 10m).
+FUZZTIME ?= 20s
+FUZZ_TARGETS = vectorize:FuzzVectorize vectorize:FuzzVectorizeFields artifact:FuzzOpen artifact:FuzzOpenSealed \
+	internal/server:FuzzHandler knn:FuzzScanKernel knn:FuzzBoundsKernel knn:FuzzCentroidKernel knn:FuzzNearestTwoKernel
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
 
 # k6, pinned, built into a project-local folder the first time.
 k6:

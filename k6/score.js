@@ -8,6 +8,7 @@
 //   URL       the service                                          [http://127.0.0.1:9999]
 //   PEAK      requests/s reached at the end of the ramp            [900]
 //   SECONDS   length of the ramp                                   [120]
+//   RATE      if set: a constant RATE requests/s for SECONDS instead of the ramp
 //   RESULTS   where to write the results JSON                      [results.json]
 import http from 'k6/http';
 import exec from 'k6/execution';
@@ -17,6 +18,7 @@ import { SharedArray } from 'k6/data';
 const URL = __ENV.URL || 'http://127.0.0.1:9999';
 const PEAK = parseInt(__ENV.PEAK || '900', 10);
 const SECONDS = parseInt(__ENV.SECONDS || '120', 10);
+const RATE = __ENV.RATE ? parseInt(__ENV.RATE, 10) : 0;
 const RESULTS = __ENV.RESULTS || 'results.json';
 
 const payloads = new SharedArray('payloads', function () {
@@ -34,17 +36,25 @@ const fp = new Counter('decision_fp'); // legit denied
 const fn = new Counter('decision_fn'); // fraud approved
 const errors = new Counter('decision_errors'); // any status but 200, a timeout, an unreadable answer
 
+const ramp = {
+  executor: 'ramping-arrival-rate',
+  startRate: 1,
+  timeUnit: '1s',
+  preAllocatedVUs: 50,
+  maxVUs: 250,
+  stages: [{ duration: `${SECONDS}s`, target: PEAK }],
+};
+const constant = {
+  executor: 'constant-arrival-rate',
+  rate: RATE,
+  timeUnit: '1s',
+  duration: `${SECONDS}s`,
+  preAllocatedVUs: 50,
+  maxVUs: 250,
+};
+
 export const options = {
-  scenarios: {
-    contest: {
-      executor: 'ramping-arrival-rate',
-      startRate: 1,
-      timeUnit: '1s',
-      preAllocatedVUs: 50,
-      maxVUs: 250,
-      stages: [{ duration: `${SECONDS}s`, target: PEAK }],
-    },
-  },
+  scenarios: { contest: RATE ? constant : ramp },
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(99)'],
   discardResponseBodies: false,
 };
@@ -102,8 +112,7 @@ export function handleSummary(data) {
   const s = score(d['p(99)'], c);
   const results = {
     url: URL,
-    peak_rps: PEAK,
-    ramp_seconds: SECONDS,
+    shape: RATE ? `constant ${RATE}/s for ${SECONDS} s` : `ramp 1 -> ${PEAK}/s over ${SECONDS} s`,
     payloads: payloads.length,
     latency_ms: { p50: d.med, p90: d['p(90)'], p99: d['p(99)'], max: d.max, avg: d.avg },
     breakdown: c,

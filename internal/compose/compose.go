@@ -23,6 +23,7 @@ type File struct {
 // Service is one service of a compose file.
 type Service struct {
 	Image       string   `yaml:"image"`
+	PullPolicy  string   `yaml:"pull_policy"`
 	Command     []string `yaml:"command"`
 	User        string   `yaml:"user"`
 	ReadOnly    bool     `yaml:"read_only"`
@@ -112,7 +113,8 @@ var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 // (api1, api2); limits on every service summing to at most Budget; bridge
 // networking only, nothing privileged, no added capabilities, no seccomp
 // or apparmor override; API containers non-root with read-only root file
-// systems; no-new-privileges everywhere.
+// systems; no-new-privileges everywhere; every image pinned to a version
+// tag, with an explicit pull_policy.
 func (f *File) Check() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -131,6 +133,12 @@ func (f *File) Check() []error {
 		sum.Memory += l.Memory
 		if s.Privileged {
 			bad("service %s is privileged", name)
+		}
+		if i := strings.LastIndex(s.Image, ":"); i < 0 || s.Image[i+1:] == "latest" || strings.Contains(s.Image[i+1:], "/") {
+			bad("service %s uses image %q; pin a version tag", name, s.Image)
+		}
+		if s.PullPolicy == "" {
+			bad("service %s does not set pull_policy", name)
 		}
 		if s.NetworkMode != "" && s.NetworkMode != "bridge" {
 			bad("service %s uses network_mode %q; the contest allows bridge only", name, s.NetworkMode)

@@ -41,6 +41,9 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"no port 9999", `"9999:9999"`, `"8080:9999"`, "port 9999"},
 		{"no limits", "memory: 30MB", "", "limits"},
 		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
+		{"latest tag", "image: nginx:1.27.4-alpine", "image: nginx:latest", "pin a version tag"},
+		{"untagged image", "image: fraudknn-api:0.1.0", "image: fraudknn-api", "pin a version tag"},
+		{"no pull_policy", "    pull_policy: missing\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "pull_policy"},
 	}
 	for _, c := range cases {
 		text := strings.Replace(string(good), c.from, c.to, 1)

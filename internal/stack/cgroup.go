@@ -67,6 +67,21 @@ func (c *Cgroup) ProcsFiles() []string {
 	return files
 }
 
+// Pids returns the processes in the cgroup.
+func (c *Cgroup) Pids() []int {
+	b, err := os.ReadFile(filepath.Join(c.dirs["memory"], "cgroup.procs"))
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // Stats are what a cgroup has used so far.
 type Stats struct {
 	CPUSeconds     float64 // cpuacct.usage

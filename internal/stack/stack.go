@@ -117,8 +117,7 @@ func Start(cfg Config) (*Stack, error) {
 	}
 
 	for _, name := range APIs {
-		args := append([]string{"-artifact", cfg.Artifact, "-listen", "unix:" + s.socket(name)}, cfg.APIArgs...)
-		if err := s.start(name, cgroups[name], cfg.API, args...); err != nil {
+		if err := s.start(name, cgroups[name], cfg.API, s.apiArgs(name)...); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -153,6 +152,51 @@ func Start(cfg Config) (*Stack, error) {
 }
 
 func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
+
+// apiArgs returns the command line of API instance name: its socket, and
+// a second socket for its metrics.
+func (s *Stack) apiArgs(name string) []string {
+	return append([]string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name),
+		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}, s.cfg.APIArgs...)
+}
+
+// Metrics returns the Prometheus metrics of API instance name.
+func (s *Stack) Metrics(name string) (string, error) {
+	resp, err := unixClient(filepath.Join(s.Dir, "sockets", name+"-metrics.sock")).Get("http://api/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// Signal sends sig to service name.
+func (s *Stack) Signal(name string, sig syscall.Signal) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("no service %q", name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// Running reports whether service name is running.
+func (s *Stack) Running(name string) bool {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
 
 // LogFile returns the log of a service.
 func (s *Stack) LogFile(name string) string { return filepath.Join(s.Dir, name+".log") }
@@ -218,8 +262,7 @@ func (s *Stack) Restart(name string) error {
 	default:
 		return fmt.Errorf("%s is still running", name)
 	}
-	args := append([]string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name)}, s.cfg.APIArgs...)
-	if err := s.start(name, p.cgroup, s.cfg.API, args...); err != nil {
+	if err := s.start(name, p.cgroup, s.cfg.API, s.apiArgs(name)...); err != nil {
 		return err
 	}
 	return s.waitReady(name, unixClient(s.socket(name)), "http://api/ready", 2*time.Minute)

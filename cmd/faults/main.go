@@ -1,0 +1,326 @@
+// Command faults runs the service under a steady load and injects a fault,
+// then reports what the clients saw: requests sent, failed, answered
+// wrong, and the latency. It starts a native stack of its own.
+//
+//	faults -fault kill9    kill -9 api1 at -at, restart it -restart-after later
+//	faults -fault sigterm  SIGTERM api1 at -at (in-flight requests finish), restart it
+//	faults -fault slow     the same load twice: alone, then beside -slow trickling connections
+//	faults -fault soak     a long run; RSS of every process sampled every second
+//
+// Every run folder holds k6's results.json and report.html, and faults.json
+// with what the fault did.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"fraudknn/internal/loadtest"
+	"fraudknn/internal/stack"
+)
+
+type config struct {
+	fault        string
+	rate         int
+	seconds      int
+	at           time.Duration
+	restartAfter time.Duration
+	slow         int
+	k6           loadtest.K6
+	runs         string
+	artifact     string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.fault, "fault", "kill9", "kill9, sigterm, slow or soak")
+	flag.IntVar(&c.rate, "rate", 600, "requests/s, constant")
+	flag.IntVar(&c.seconds, "seconds", 60, "length of the load")
+	flag.DurationVar(&c.at, "at", 20*time.Second, "when to inject kill9 or sigterm, after the load starts")
+	flag.DurationVar(&c.restartAfter, "restart-after", 15*time.Second, "when to restart the stopped instance, after the fault")
+	flag.IntVar(&c.slow, "slow", 300, "slow connections for -fault slow")
+	flag.StringVar(&c.k6.Bin, "k6", ".tools/bin/k6", "k6 binary")
+	flag.StringVar(&c.k6.Script, "script", "k6/score.js", "k6 script")
+	payloads := flag.String("payloads", "../shared/data/test-data.json.gz", "test-data file")
+	flag.StringVar(&c.runs, "runs", "runs", "folder for run folders")
+	flag.StringVar(&c.artifact, "artifact", "build/index.fknn", "artifact")
+	flag.Parse()
+	logger := log.New(os.Stderr, "faults: ", log.LstdFlags)
+	c.k6.URL = "http://127.0.0.1:9999"
+	if loadtest.Ready(c.k6.URL) {
+		logger.Fatal("a stack already answers on 9999; stop it first: this command starts its own")
+	}
+	dir, err := filepath.Abs(filepath.Join(c.runs, "faults-"+c.fault+"-"+time.Now().Format("20060102-150405")))
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		c.k6.Payloads, err = loadtest.Unpack(*payloads, dir)
+	}
+	if err != nil {
+		logger.Fatal(err)
+	}
+	code := run(logger, c, dir)
+	if abs, _ := filepath.Abs(*payloads); c.k6.Payloads != abs {
+		os.Remove(c.k6.Payloads) // our unpacked copy
+	}
+	os.Exit(code)
+}
+
+func run(logger *log.Logger, c config, dir string) int {
+	s, err := stack.Start(stack.Config{
+		Compose: "docker-compose.yml", NginxConf: "nginx/nginx.conf", Nginx: "nginx",
+		API: "bin/api", Artifact: c.artifact, RunsDir: c.runs, Port: 9999,
+		Log: log.New(os.Stderr, "stack: ", log.LstdFlags),
+	})
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	defer s.Stop()
+	go func() { // exits are expected here; say so and go on
+		for e := range s.Exits() {
+			logger.Printf("%s exited (%v)", e.Name, e.Err)
+		}
+	}()
+	load := []string{fmt.Sprintf("RATE=%d", c.rate), fmt.Sprintf("SECONDS=%d", c.seconds)}
+	report := map[string]any{"fault": c.fault, "rate": c.rate, "seconds": c.seconds}
+	var res *loadtest.Results
+
+	switch c.fault {
+	case "kill9", "sigterm":
+		sig, verb := syscall.SIGKILL, "kill -9"
+		if c.fault == "sigterm" {
+			sig, verb = syscall.SIGTERM, "SIGTERM"
+		}
+		var faultErr error
+		var servedAfter float64
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			time.Sleep(c.at)
+			logger.Printf("%s api1", verb)
+			if faultErr = s.Signal("api1", sig); faultErr != nil {
+				return
+			}
+			for s.Running("api1") {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(c.restartAfter)
+			logger.Printf("restarting api1")
+			if faultErr = s.Restart("api1"); faultErr != nil {
+				return
+			}
+			logger.Printf("api1 is ready again")
+			// nginx takes it back after fail_timeout; count what it serves
+			// until the load ends.
+			rest := time.Duration(c.seconds)*time.Second - c.at - c.restartAfter - 3*time.Second
+			before := served(s, "api1")
+			time.Sleep(max(rest, time.Second))
+			servedAfter = served(s, "api1") - before
+		})
+		res, err = c.k6.Run(dir, load...)
+		wg.Wait()
+		if faultErr != nil {
+			logger.Printf("injecting the fault: %v", faultErr)
+			return 1
+		}
+		report["api1_requests_after_restart"] = servedAfter
+		logger.Printf("api1 answered %.0f requests after it was restarted", servedAfter)
+
+	case "slow":
+		base, err := c.k6.Run(dir, load...)
+		if err != nil {
+			logger.Print(err)
+			return 1
+		}
+		logger.Printf("alone: %s", base.Line())
+		report["p99_alone_ms"] = base.Latency.P99
+		stop := make(chan struct{})
+		var open, opened atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < c.slow; i++ {
+			wg.Go(func() { trickle(i, stop, &open, &opened) })
+		}
+		time.Sleep(3 * time.Second)
+		logger.Printf("%d slow connections open", open.Load())
+		res, err = c.k6.Run(dir, load...)
+		report["slow_connections_open_at_end"] = open.Load()
+		report["slow_connections_opened"] = opened.Load()
+		close(stop)
+		wg.Wait()
+		if err == nil {
+			report["p99_with_slow_ms"] = res.Latency.P99
+			logger.Printf("beside %d slow connections: %s (p99 %.2f× alone)", c.slow, res.Line(), res.Latency.P99/base.Latency.P99)
+		}
+
+	case "soak":
+		cgroups := map[string]*stack.Cgroup{}
+		for _, name := range stack.Services {
+			if cg := s.Cgroup(name); cg != nil {
+				cgroups[name] = cg
+			}
+		}
+		rss := startRSS(cgroups, dir)
+		sampler := loadtest.StartSampling(cgroups, time.Second)
+		res, err = c.k6.Run(dir, load...)
+		report["budget"] = sampler.Stop()
+		report["rss_mib"] = rss.stop()
+
+	default:
+		logger.Printf("unknown fault %q", c.fault)
+		return 2
+	}
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	report["requests"] = res.Requests
+	report["failed"] = res.Breakdown.Errors
+	report["wrong"] = res.Breakdown.FP + res.Breakdown.FN
+	report["p99_ms"] = res.Latency.P99
+	b, _ := json.MarshalIndent(report, "", "  ")
+	os.WriteFile(filepath.Join(dir, "faults.json"), append(b, '\n'), 0o644)
+	fmt.Printf("%s: %d requests, %d failed, %d wrong, p99 %.3f ms; %s\n", c.fault, res.Requests, res.Breakdown.Errors,
+		res.Breakdown.FP+res.Breakdown.FN, res.Latency.P99, filepath.Join(dir, "faults.json"))
+	if !res.Clean() {
+		return 1
+	}
+	return 0
+}
+
+var served200 = regexp.MustCompile(`fraudknn_requests_total\{status="200"\} (\d+)`)
+
+// served returns how many requests instance name has answered with 200.
+func served(s *stack.Stack, name string) float64 {
+	m, err := s.Metrics(name)
+	if err != nil {
+		return 0
+	}
+	if g := served200.FindStringSubmatch(m); g != nil {
+		v, _ := strconv.ParseFloat(g[1], 64)
+		return v
+	}
+	return 0
+}
+
+// trickle holds one slow connection to nginx until stop, reconnecting when
+// nginx drops it: even connections send a request header a byte every
+// second, odd ones a whole header then the body a byte every second.
+func trickle(i int, stop chan struct{}, open, opened *atomic.Int64) {
+	header := "POST /fraud-score HTTP/1.1\r\nHost: fraudknn\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+	for {
+		conn, err := net.Dial("tcp", "127.0.0.1:9999")
+		if err != nil {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+				continue
+			}
+		}
+		open.Add(1)
+		opened.Add(1)
+		if i%2 == 1 {
+			conn.Write([]byte(header))
+		}
+		t := time.NewTicker(time.Second)
+	send:
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				t.Stop()
+				conn.Close()
+				open.Add(-1)
+				return
+			case <-t.C:
+				b := []byte{'x'}
+				if i%2 == 0 && n < len(header) {
+					b[0] = header[n]
+				}
+				if _, err := conn.Write(b); err != nil {
+					break send
+				}
+			}
+		}
+		t.Stop()
+		conn.Close()
+		open.Add(-1)
+	}
+}
+
+// rssSampler records the resident memory of every process of each
+// service every second, in rss.csv and as first/min/max/last.
+type rssSampler struct {
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	stats map[string]*[4]float64 // first, min, max, last (MiB)
+}
+
+func startRSS(cgroups map[string]*stack.Cgroup, dir string) *rssSampler {
+	r := &rssSampler{quit: make(chan struct{}), stats: map[string]*[4]float64{}}
+	f, _ := os.Create(filepath.Join(dir, "rss.csv"))
+	fmt.Fprintln(f, "second,service,rss_mib")
+	r.wg.Go(func() {
+		defer f.Close()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for sec := 0; ; sec++ {
+			for name, cg := range cgroups {
+				total := 0.0
+				for _, pid := range cg.Pids() {
+					total += rssMiB(pid)
+				}
+				fmt.Fprintf(f, "%d,%s,%.1f\n", sec, name, total)
+				st := r.stats[name]
+				if st == nil {
+					st = &[4]float64{total, total, total, total}
+					r.stats[name] = st
+				}
+				st[1], st[2], st[3] = min(st[1], total), max(st[2], total), total
+			}
+			select {
+			case <-r.quit:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return r
+}
+
+func (r *rssSampler) stop() map[string]map[string]float64 {
+	close(r.quit)
+	r.wg.Wait()
+	out := map[string]map[string]float64{}
+	for name, st := range r.stats {
+		out[name] = map[string]float64{"first": st[0], "min": st[1], "max": st[2], "last": st[3]}
+	}
+	return out
+}
+
+// rssMiB reads VmRSS of a process.
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
