@@ -34,9 +34,10 @@ func main() {
 	metrics := flag.String("metrics", "", "address to serve Prometheus metrics at /metrics (off when empty)")
 	warm := flag.Int("warm", 5000, "warm-up searches before /ready says 200")
 	maxConns := flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
+	floor := flag.Bool("floor", false, "MEASUREMENT ONLY: answer every request with a fixed body, no artifact, no search (the plumbing floor, docs/TUNING.md)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
-	if *artifactPath == "" || flag.NArg() > 0 {
+	if (*artifactPath == "" && !*floor) || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: api -artifact index.fknn [-listen host:port | -listen unix:/path] [-metrics host:port]")
 		os.Exit(2)
 	}
@@ -49,6 +50,9 @@ func main() {
 	}
 
 	svc := server.New(logger)
+	if *floor {
+		svc.Floor()
+	}
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
 	srv := svc.NewServer(opts)
@@ -60,6 +64,11 @@ func main() {
 	go func() { served <- srv.Serve(ln) }()
 	if *metrics != "" {
 		go serveMetrics(*metrics, svc, logger)
+	}
+	if *floor {
+		logger.Printf("listening on %s (GOMAXPROCS %d) in FLOOR MODE: every answer is the same fixed body, not a score", *listen, runtime.GOMAXPROCS(0))
+		waitAndStop(srv, svc, served, logger)
+		return
 	}
 	logger.Printf("listening on %s (GOMAXPROCS %d, kernels %s); loading %s", *listen, runtime.GOMAXPROCS(0), knn.Kernel(), *artifactPath)
 
@@ -75,7 +84,13 @@ func main() {
 	debug.FreeOSMemory()
 	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB mapped and checked in %v, %d warm-up searches in %v",
 		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
+	waitAndStop(srv, svc, served, logger)
+}
 
+// waitAndStop serves until SIGTERM or SIGINT, then stops taking new
+// connections and lets in-flight requests finish (exit 0), or exits 1 if
+// the server stops by itself or cannot shut down in 10 s.
+func waitAndStop(srv *fasthttp.Server, svc *server.Service, served <-chan error, logger *log.Logger) {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	select {

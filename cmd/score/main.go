@@ -6,6 +6,12 @@
 // report.html (k6's web dashboard export) and k6.log. It ends with
 //
 //	score S (p99 X ms, FP a, FN b, errors e, requests n)
+//
+// -repeat N runs it N times, each on a stack of its own started fresh (as
+// the contest does), and ends with the medians. -floor runs the stack's
+// APIs in their measurement mode (a fixed answer, no parsing, no search):
+// its p99 is the plumbing floor docs/TUNING.md compares against; its
+// answers are not scores.
 package main
 
 import (
@@ -14,57 +20,132 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"fraudknn/internal/loadtest"
 	"fraudknn/internal/stack"
 )
 
-func main() {
-	k6 := flag.String("k6", ".tools/bin/k6", "k6 binary (make score installs v1.8.1 there)")
-	script := flag.String("script", "k6/score.js", "k6 script")
-	payloads := flag.String("payloads", "../shared/data/test-data.json.gz", "test-data file, JSON or .json.gz (env PAYLOADS)")
-	peak := flag.String("peak", envOr("PEAK", "900"), "requests/s at the end of the ramp (env PEAK)")
-	seconds := flag.String("seconds", envOr("SECONDS", "120"), "length of the ramp in seconds (env SECONDS)")
-	url := flag.String("url", "http://127.0.0.1:9999", "the service")
-	runs := flag.String("runs", "runs", "folder for run folders")
-	artifactPath := flag.String("artifact", "build/index.fknn", "artifact, if the stack must be started")
-	strict := flag.Bool("strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
-	flag.Parse()
-	if p := os.Getenv("PAYLOADS"); p != "" {
-		*payloads = p
-	}
-	logger := log.New(os.Stderr, "score: ", log.LstdFlags)
-	os.Exit(run(logger, *k6, *script, *payloads, *peak, *seconds, *url, *runs, *artifactPath, *strict))
+// options are the command line.
+type options struct {
+	k6, script, payloads, peak, seconds, url, runs string
+	artifact, compose, nginxConf                   string
+	strict, floor                                  bool
+	repeat                                         int
 }
 
-// run does the work and returns the exit status; deferred clean-up (the
-// stack it started) runs before the process exits.
-func run(logger *log.Logger, k6, script, payloads, peak, seconds, url, runs, artifactPath string, strict bool) int {
-	dir, err := filepath.Abs(filepath.Join(runs, "score-"+time.Now().Format("20060102-150405")))
+func main() {
+	var o options
+	flag.StringVar(&o.k6, "k6", ".tools/bin/k6", "k6 binary (make score installs v1.8.1 there)")
+	flag.StringVar(&o.script, "script", "k6/score.js", "k6 script")
+	flag.StringVar(&o.payloads, "payloads", "../shared/data/test-data.json.gz", "test-data file, JSON or .json.gz (env PAYLOADS)")
+	flag.StringVar(&o.peak, "peak", envOr("PEAK", "900"), "requests/s at the end of the ramp (env PEAK)")
+	flag.StringVar(&o.seconds, "seconds", envOr("SECONDS", "120"), "length of the ramp in seconds (env SECONDS)")
+	flag.StringVar(&o.url, "url", "http://127.0.0.1:9999", "the service")
+	flag.StringVar(&o.runs, "runs", "runs", "folder for run folders")
+	flag.StringVar(&o.artifact, "artifact", "build/index.fknn", "artifact, if the stack must be started")
+	flag.StringVar(&o.compose, "compose", "docker-compose.yml", "compose file with the limits, if the stack must be started")
+	flag.StringVar(&o.nginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration, if the stack must be started")
+	flag.BoolVar(&o.strict, "strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
+	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
+	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
+	flag.Parse()
+	if p := os.Getenv("PAYLOADS"); p != "" {
+		o.payloads = p
+	}
+	logger := log.New(os.Stderr, "score: ", log.LstdFlags)
+	if o.repeat < 1 || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: score [-peak N] [-seconds N] [-repeat N] [-floor] [-strict]; see -help")
+		os.Exit(2)
+	}
+	if o.repeat == 1 && !o.floor {
+		_, code := run(logger, o, "score-"+time.Now().Format("20060102-150405"), false)
+		os.Exit(code)
+	}
+	// Several runs, or the floor: each needs a stack of its own.
+	if loadtest.Ready(o.url) {
+		logger.Printf("a stack already answers at %s; -repeat and -floor start their own: stop it first", o.url)
+		os.Exit(1)
+	}
+	mode := "score"
+	if o.floor {
+		mode = "floor"
+	}
+	stamp := time.Now().Format("20060102-150405")
+	var all []*loadtest.Results
+	for i := 1; i <= o.repeat; i++ {
+		logger.Printf("run %d of %d (%s)", i, o.repeat, mode)
+		res, code := run(logger, o, fmt.Sprintf("%s-%s-%d", mode, stamp, i), true)
+		if res == nil {
+			os.Exit(code)
+		}
+		all = append(all, res)
+	}
+	fmt.Println(summary(mode, o.peak, all))
+	for _, r := range all {
+		if o.strict && !o.floor && !r.Clean() {
+			os.Exit(1)
+		}
+	}
+}
+
+// summary is the medians of runs, then every run's line.
+func summary(mode, peak string, runs []*loadtest.Results) string {
+	scores := make([]float64, len(runs))
+	p99s := make([]float64, len(runs))
+	for i, r := range runs {
+		scores[i], p99s[i] = r.FinalScore, r.Latency.P99
+	}
+	s := fmt.Sprintf("%s, PEAK=%s, %d runs: median score %.1f, median p99 %.3f ms", mode, peak, len(runs), median(scores), median(p99s))
+	for i, r := range runs {
+		s += fmt.Sprintf("\n  run %d: %s", i+1, r.Line())
+	}
+	return s
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	} else {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+}
+
+// run does one run in the run folder name and returns its results and
+// the exit status; deferred clean-up (the stack it started) runs before
+// it returns. own says the stack must be started here.
+func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Results, int) {
+	dir, err := filepath.Abs(filepath.Join(o.runs, name))
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
 	if err != nil {
 		logger.Print(err)
-		return 1
+		return nil, 1
 	}
 
 	// The stack: the running one, or one of our own.
 	cgroups := map[string]*stack.Cgroup{}
-	if loadtest.Ready(url) {
-		logger.Printf("using the stack already answering at %s", url)
+	if !own && loadtest.Ready(o.url) {
+		logger.Printf("using the stack already answering at %s", o.url)
 		cgroups = stack.FindCgroups()
 	} else {
-		logger.Printf("no stack answers at %s: starting one", url)
-		s, err := stack.Start(stack.Config{
-			Compose: "docker-compose.yml", NginxConf: "nginx/nginx.conf", Nginx: "nginx",
-			API: "bin/api", Artifact: artifactPath, RunsDir: runs, Port: 9999,
+		logger.Printf("starting a stack")
+		cfg := stack.Config{
+			Compose: o.compose, NginxConf: o.nginxConf, Nginx: "nginx",
+			API: "bin/api", Artifact: o.artifact, RunsDir: o.runs, Port: 9999,
 			Log: log.New(os.Stderr, "stack: ", log.LstdFlags),
-		})
+		}
+		if o.floor {
+			cfg.APIArgs = []string{"-floor"}
+		}
+		s, err := stack.Start(cfg)
 		if err != nil {
 			logger.Print(err)
-			return 1
+			return nil, 1
 		}
 		defer func() {
 			if err := s.Stop(); err != nil {
@@ -81,25 +162,30 @@ func run(logger *log.Logger, k6, script, payloads, peak, seconds, url, runs, art
 		logger.Printf("no cgroups found for the stack: budget use will not be reported")
 	}
 
-	plain, err := loadtest.Unpack(payloads, dir)
+	plain, err := loadtest.Unpack(o.payloads, dir)
 	if err != nil {
 		logger.Print(err)
-		return 1
+		return nil, 1
 	}
-	k := loadtest.K6{Bin: k6, Script: script, Payloads: plain, URL: url}
-	logger.Printf("k6: ramping to %s requests/s over %s s; run folder %s", peak, seconds, dir)
+	k := loadtest.K6{Bin: o.k6, Script: o.script, Payloads: plain, URL: o.url}
+	logger.Printf("k6: ramping to %s requests/s over %s s; run folder %s", o.peak, o.seconds, dir)
 	sampler := loadtest.StartSampling(cgroups, time.Second)
-	res, err := k.Run(dir, "PEAK="+peak, "SECONDS="+seconds)
+	res, err := k.Run(dir, "PEAK="+o.peak, "SECONDS="+o.seconds)
 	budget := sampler.Stop()
-	if plain != payloads {
+	if plain != o.payloads {
 		os.Remove(plain) // 36 MB the run folder does not need
 	}
 	if err != nil {
 		logger.Print(err)
-		return 1
+		return nil, 1
 	}
 	if err := loadtest.AddToResults(dir, "budget", budget); err != nil {
 		logger.Printf("adding the budget to the results: %v", err)
+	}
+	if o.floor {
+		if err := loadtest.AddToResults(dir, "mode", "floor: fixed answers, not scores"); err != nil {
+			logger.Printf("marking the results: %v", err)
+		}
 	}
 	for _, name := range stack.Services {
 		if u, ok := budget[name]; ok {
@@ -107,11 +193,11 @@ func run(logger *log.Logger, k6, script, payloads, peak, seconds, url, runs, art
 		}
 	}
 	fmt.Printf("results: %s\nreport:  %s\n%s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html"), res.Line())
-	if strict && !res.Clean() {
+	if o.strict && !o.floor && !res.Clean() {
 		logger.Printf("-strict: the run had failed requests or wrong answers")
-		return 1
+		return res, 1
 	}
-	return 0
+	return res, 0
 }
 
 func envOr(name, def string) string {

@@ -140,6 +140,25 @@ func TestNotReadyUntilLoaded(t *testing.T) {
 	}
 }
 
+// TestFloor checks the measurement mode: ready at once with no index, the
+// same fixed answer whatever the body, and the routing unchanged.
+func TestFloor(t *testing.T) {
+	s, c, _ := serve(t, false)
+	s.Floor()
+	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
+		t.Fatalf("/ready in floor mode: %d %s", code, body)
+	}
+	want := string(answers[0])
+	for _, body := range []string{string(warmBody(3)), "not json", ""} {
+		if code, got, _ := do(t, c, "POST", "/fraud-score", body); code != 200 || got != want {
+			t.Fatalf("floor answer to %.20q: %d %s, want 200 %s", body, code, got, want)
+		}
+	}
+	if code, _, _ := do(t, c, "GET", "/fraud-score", ""); code != 405 {
+		t.Fatalf("GET /fraud-score in floor mode: %d, want 405", code)
+	}
+}
+
 // TestAnswers posts bodies and checks each answer against a brute-force
 // search of the same index.
 func TestAnswers(t *testing.T) {
