@@ -42,7 +42,7 @@ soak: build artifact nginx k6
 # Every fuzz target for FUZZTIME each (CI: 20s; before a release: 10m).
 FUZZTIME ?= 20s
 FUZZ_TARGETS = vectorize:FuzzVectorize vectorize:FuzzVectorizeFields artifact:FuzzOpen artifact:FuzzOpenSealed \
-	internal/server:FuzzHandler knn:FuzzScanKernel knn:FuzzBoundsKernel knn:FuzzCentroidKernel knn:FuzzNearestTwoKernel
+	internal/server:FuzzHandler internal/server:FuzzRawRequest knn:FuzzScanKernel knn:FuzzBoundsKernel knn:FuzzCentroidKernel knn:FuzzNearestTwoKernel
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
@@ -70,7 +70,7 @@ nginx:
 # contest machine (Haswell: GOAMD64=v3) and the artifact, FROM scratch.
 image: artifact
 	mkdir -p build/image/sockets
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/api ./cmd/api
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/ ./cmd/api ./cmd/lb
 	cp $(ARTIFACT) build/image/index.fknn
 	docker build -t fraudknn-api:0.1.0 .
 

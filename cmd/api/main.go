@@ -24,6 +24,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/artifact"
+	"fraudknn/internal/fdpass"
 	"fraudknn/internal/server"
 	"fraudknn/knn"
 )
@@ -34,6 +35,7 @@ func main() {
 	metrics := flag.String("metrics", "", "address to serve Prometheus metrics at /metrics (off when empty)")
 	warm := flag.Int("warm", 5000, "warm-up searches before /ready says 200")
 	maxConns := flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
+	fdpassPath := flag.String("fdpass", "", "also serve the connections handed over by cmd/lb, registering at this control socket once ready")
 	floor := flag.Bool("floor", false, "MEASUREMENT ONLY: answer every request with a fixed body, no artifact, no search (the plumbing floor, docs/TUNING.md)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
@@ -67,6 +69,7 @@ func main() {
 	}
 	if *floor {
 		logger.Printf("listening on %s (GOMAXPROCS %d) in FLOOR MODE: every answer is the same fixed body, not a score", *listen, runtime.GOMAXPROCS(0))
+		handed(*fdpassPath, srv, served, logger)
 		waitAndStop(srv, svc, served, logger)
 		return
 	}
@@ -84,7 +87,19 @@ func main() {
 	debug.FreeOSMemory()
 	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB mapped and checked in %v, %d warm-up searches in %v",
 		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
+	handed(*fdpassPath, srv, served, logger)
 	waitAndStop(srv, svc, served, logger)
+}
+
+// handed serves, beside the listener, the connections cmd/lb hands over
+// at the control socket path (nothing when path is empty). Call it once
+// ready: registering is what tells the balancer to send connections.
+func handed(path string, srv *fasthttp.Server, served chan<- error, logger *log.Logger) {
+	if path == "" {
+		return
+	}
+	r := fdpass.Receive(path, logger)
+	go func() { served <- srv.Serve(r) }()
 }
 
 // waitAndStop serves until SIGTERM or SIGINT, then stops taking new

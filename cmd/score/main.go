@@ -30,7 +30,7 @@ import (
 // options are the command line.
 type options struct {
 	k6, script, payloads, peak, seconds, url, runs string
-	artifact, compose, nginxConf                   string
+	artifact, compose, nginxConf, balancer         string
 	strict, floor                                  bool
 	repeat                                         int
 }
@@ -45,14 +45,18 @@ func main() {
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:9999", "the service")
 	flag.StringVar(&o.runs, "runs", "runs", "folder for run folders")
 	flag.StringVar(&o.artifact, "artifact", "build/index.fknn", "artifact, if the stack must be started")
-	flag.StringVar(&o.compose, "compose", "docker-compose.yml", "compose file with the limits, if the stack must be started")
+	flag.StringVar(&o.compose, "compose", "", "compose file with the limits, if the stack must be started (default docker-compose.yml, or docker-compose.fdpass.yml with -balancer fdpass)")
 	flag.StringVar(&o.nginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration, if the stack must be started")
+	flag.StringVar(&o.balancer, "balancer", "nginx", "load balancer, if the stack must be started: nginx, or fdpass (cmd/lb)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
 	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
 	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
 	flag.Parse()
 	if p := os.Getenv("PAYLOADS"); p != "" {
 		o.payloads = p
+	}
+	if o.compose == "" {
+		o.compose = stack.ComposeFile(o.balancer)
 	}
 	logger := log.New(os.Stderr, "score: ", log.LstdFlags)
 	if o.repeat < 1 || flag.NArg() > 0 {
@@ -137,6 +141,7 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 		cfg := stack.Config{
 			Compose: o.compose, NginxConf: o.nginxConf, Nginx: "nginx",
 			API: "bin/api", Artifact: o.artifact, RunsDir: o.runs, Port: 9999,
+			Balancer: o.balancer, LB: "bin/lb",
 			Log: log.New(os.Stderr, "stack: ", log.LstdFlags),
 		}
 		if o.floor {

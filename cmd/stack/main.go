@@ -19,14 +19,19 @@ import (
 
 func main() {
 	var cfg stack.Config
-	flag.StringVar(&cfg.Compose, "compose", "docker-compose.yml", "compose file with the services' limits")
+	flag.StringVar(&cfg.Compose, "compose", "", "compose file with the services' limits (default docker-compose.yml, or docker-compose.fdpass.yml with -balancer fdpass)")
 	flag.StringVar(&cfg.NginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration")
 	flag.StringVar(&cfg.Nginx, "nginx", "nginx", "nginx binary")
 	flag.StringVar(&cfg.API, "api", "bin/api", "api binary")
 	flag.StringVar(&cfg.Artifact, "artifact", "build/index.fknn", "artifact built by cmd/indexer")
 	flag.StringVar(&cfg.RunsDir, "runs", "runs", "folder for run folders (logs, sockets)")
+	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
+	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
 	flag.Parse()
+	if cfg.Compose == "" {
+		cfg.Compose = stack.ComposeFile(cfg.Balancer)
+	}
 	logger := log.New(os.Stderr, "stack: ", log.LstdFlags)
 	cfg.Log = logger
 

@@ -105,11 +105,23 @@ func ParseBytes(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// Balancer returns the load balancer's service: "nginx", else "lb" (the
+// fd-passing balancer, cmd/lb), else "" when there is neither.
+func (f *File) Balancer() string {
+	for _, name := range []string{"nginx", "lb"} {
+		if _, ok := f.Services[name]; ok {
+			return name
+		}
+	}
+	return ""
+}
+
 // Budget is the contest's limit on the sum of all services' limits.
 var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 
-// Check returns every contest or project rule the file breaks: at least
-// one load balancer (nginx, publishing port 9999) and two API instances
+// Check returns every contest or project rule the file breaks: one load
+// balancer (nginx, or lb: cmd/lb, the fd-passing balancer), publishing
+// port 9999 and two API instances
 // (api1, api2); limits on every service summing to at most Budget; bridge
 // networking only, nothing privileged, no added capabilities, no seccomp
 // or apparmor override; API containers non-root with read-only root file
@@ -118,9 +130,13 @@ var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 func (f *File) Check() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, name := range []string{"nginx", "api1", "api2"} {
+	balancer := f.Balancer()
+	if balancer == "" {
+		bad("no service \"nginx\" or \"lb\": the contest needs a load balancer")
+	}
+	for _, name := range []string{"api1", "api2"} {
 		if _, ok := f.Services[name]; !ok {
-			bad("no service %q: the contest needs a load balancer and two API instances", name)
+			bad("no service %q: the contest needs two API instances", name)
 		}
 	}
 	var sum Limits
@@ -158,7 +174,7 @@ func (f *File) Check() []error {
 		if !nnp {
 			bad("service %s lacks security_opt no-new-privileges:true", name)
 		}
-		if strings.HasPrefix(name, "api") {
+		if strings.HasPrefix(name, "api") || name == "lb" {
 			if s.User == "" || s.User == "0" || s.User == "root" || strings.HasPrefix(s.User, "0:") {
 				bad("service %s runs as root (user %q)", name, s.User)
 			}
@@ -174,13 +190,13 @@ func (f *File) Check() []error {
 		bad("limits sum to %d MiB; the budget is %d MiB", sum.Memory>>20, Budget.Memory>>20)
 	}
 	published := false
-	for _, p := range f.Services["nginx"].Ports {
+	for _, p := range f.Services[balancer].Ports {
 		if p == "9999:9999" || strings.HasSuffix(p, ":9999:9999") {
 			published = true
 		}
 	}
 	if !published {
-		bad("service nginx does not publish port 9999")
+		bad("the load balancer (service %q) does not publish port 9999", balancer)
 	}
 	for name, n := range f.Networks {
 		if n.Driver != "" && n.Driver != "bridge" {

@@ -32,7 +32,21 @@ type Config struct {
 	RunsDir   string // a run folder is made inside
 	Port      int    // where nginx listens (the config's 9999)
 	APIArgs   []string
-	Log       *log.Logger
+	// Balancer is "nginx" (the default when empty) or "fdpass": cmd/lb
+	// (the binary LB) in the nginx service's place and limits, handing
+	// whole connections to the APIs.
+	Balancer string
+	LB       string // the lb binary, for Balancer "fdpass"
+	Log      *log.Logger
+}
+
+// ComposeFile returns the compose file that describes a deployment with
+// the given balancer.
+func ComposeFile(balancer string) string {
+	if balancer == "fdpass" {
+		return "docker-compose.fdpass.yml"
+	}
+	return "docker-compose.yml"
 }
 
 // Stack is a running deployment.
@@ -78,7 +92,13 @@ func Start(cfg Config) (*Stack, error) {
 	}
 	limits := map[string]compose.Limits{}
 	for _, name := range Services {
-		if limits[name], err = file.Limits(name); err != nil {
+		service := name
+		if name == "nginx" {
+			// The balancer's slot: nginx, or lb in a compose file for
+			// the fd-passing balancer.
+			service = file.Balancer()
+		}
+		if limits[name], err = file.Limits(service); err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg.Compose, err)
 		}
 	}
@@ -87,8 +107,17 @@ func Start(cfg Config) (*Stack, error) {
 			return nil, err
 		}
 	}
+	switch cfg.Balancer {
+	case "", "nginx":
+	case "fdpass":
+		if _, err := os.Stat(cfg.LB); err != nil {
+			return nil, fmt.Errorf("the fdpass balancer: %w (make build writes bin/lb)", err)
+		}
+	default:
+		return nil, fmt.Errorf("unknown balancer %q: nginx or fdpass", cfg.Balancer)
+	}
 	nginx, err := exec.LookPath(cfg.Nginx)
-	if err != nil {
+	if err != nil && cfg.Balancer != "fdpass" {
 		return nil, fmt.Errorf("nginx not found (%v): install Debian's package with `apt-get install -y nginx`", err)
 	}
 	runID := time.Now().Format("20060102-150405")
@@ -129,6 +158,18 @@ func Start(cfg Config) (*Stack, error) {
 		}
 	}
 
+	if cfg.Balancer == "fdpass" {
+		// The nginx service's slot: its name, cgroup and limits.
+		if err := s.start("nginx", cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		return s, nil
+	}
 	conf, err := os.ReadFile(cfg.NginxConf)
 	if err != nil {
 		s.Stop()
@@ -156,9 +197,16 @@ func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "socket
 // apiArgs returns the command line of API instance name: its socket, and
 // a second socket for its metrics.
 func (s *Stack) apiArgs(name string) []string {
-	return append([]string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name),
-		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}, s.cfg.APIArgs...)
+	args := []string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name),
+		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}
+	if s.cfg.Balancer == "fdpass" {
+		args = append(args, "-fdpass", s.lbSocket())
+	}
+	return append(args, s.cfg.APIArgs...)
 }
+
+// lbSocket is where cmd/lb takes the APIs' registrations.
+func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "sockets", "lb.sock") }
 
 // Metrics returns the Prometheus metrics of API instance name.
 func (s *Stack) Metrics(name string) (string, error) {
