@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -51,10 +52,27 @@ func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
 	return path, meta
 }
 
+// openers are the two ways to bring an artifact into memory; every test
+// of what a reader accepts runs with both.
+var openers = []struct {
+	name string
+	open func(string) (*Artifact, error)
+}{{"Open", Open}, {"Load", Load}}
+
 func TestRoundTrip(t *testing.T) {
 	ix := testIndex(t, 1000, 9)
 	path, meta := writeTemp(t, ix)
-	a, err := Open(path)
+	for _, o := range openers {
+		t.Run(o.name, func(t *testing.T) { roundTrip(t, ix, path, meta, o.open) })
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("Write left %d files in its directory; want only the artifact", len(entries))
+	}
+}
+
+func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(string) (*Artifact, error)) {
+	a, err := open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,9 +115,43 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("query %v: %v from memory, %v from the file", q, r1.List(), r2.List())
 		}
 	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("Write left %d files in its directory; want only the artifact", len(entries))
+	if h := a.HugeBytes(); h < 0 || h > a.Size+hugePage {
+		t.Errorf("HugeBytes = %d for a %d-byte artifact", h, a.Size)
+	}
+}
+
+// TestLoadIsReadOnly writes into the loaded copy: the write must fault.
+func TestLoadIsReadOnly(t *testing.T) {
+	path, _ := writeTemp(t, testIndex(t, 300, 3))
+	a, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	faulted := func() (faulted bool) {
+		defer func() { faulted = recover() != nil }()
+		a.Index.Vecs[0]++
+		return false
+	}()
+	if !faulted {
+		t.Fatal("a write into the loaded artifact succeeded; the copy must be read-only")
+	}
+}
+
+func TestSmapsHuge(t *testing.T) {
+	smaps := `7f0000000000-7f0000400000 r--p 00000000 00:00 0
+Size:               4096 kB
+AnonHugePages:      2048 kB
+VmFlags: rd mr mw me ac hg
+7f0000400000-7f0000600000 rw-p 00000000 00:00 0
+AnonHugePages:      2048 kB
+`
+	if got := smapsHuge([]byte(smaps), 0x7f0000000000); got != 2<<20 {
+		t.Errorf("first mapping: %d huge bytes, want %d", got, 2<<20)
+	}
+	if got := smapsHuge([]byte(smaps), 0x7f0000100000); got != -1 {
+		t.Errorf("an address no mapping starts at: %d, want -1", got)
 	}
 }
 
@@ -154,21 +206,23 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"wrong N", true, func(b []byte) []byte { le.PutUint32(b[offN:], 499); return b }, "need"},
 		{"more clusters than vectors", true, func(b []byte) []byte { le.PutUint32(b[offK:], 501); return b }, "clusters"},
 	}
-	for _, c := range cases {
-		p := rewrite(t, path, c.fixCRC, c.f)
-		a, err := Open(p)
-		if err == nil {
-			a.Close()
-			t.Errorf("%s: Open accepted it", c.name)
-			continue
+	for _, o := range openers {
+		for _, c := range cases {
+			p := rewrite(t, path, c.fixCRC, c.f)
+			a, err := o.open(p)
+			if err == nil {
+				a.Close()
+				t.Errorf("%s: %s accepted it", c.name, o.name)
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, "make artifact") {
+				t.Errorf("%s: %s: error %q; want it to mention %q and how to rebuild", c.name, o.name, msg, c.want)
+			}
 		}
-		msg := err.Error()
-		if !strings.Contains(msg, c.want) || !strings.Contains(msg, "make artifact") {
-			t.Errorf("%s: error %q; want it to mention %q and how to rebuild", c.name, msg, c.want)
+		if _, err := o.open(filepath.Join(t.TempDir(), "missing.fknn")); err == nil || !strings.Contains(err.Error(), "no such file") {
+			t.Errorf("missing file: %s: %v", o.name, err)
 		}
-	}
-	if _, err := Open(filepath.Join(t.TempDir(), "missing.fknn")); err == nil || !strings.Contains(err.Error(), "no such file") {
-		t.Errorf("missing file: %v", err)
 	}
 }
 

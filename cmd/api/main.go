@@ -4,7 +4,8 @@
 //	api -artifact index.fknn -listen unix:/sockets/api1.sock [-metrics :9100]
 //
 // It listens at once and answers /ready with 503 until the artifact is
-// mapped, checked (every page is read on the way) and warmed; then 200.
+// in memory (copied into transparent huge pages, or with -hugepages=false
+// mapped), checked (every page is read on the way) and warmed; then 200.
 // SIGTERM or SIGINT stops it: no new connections, in-flight requests
 // finish, exit 0.
 package main
@@ -36,6 +37,7 @@ func main() {
 	warm := flag.Int("warm", 5000, "warm-up searches before /ready says 200")
 	maxConns := flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
 	fdpassPath := flag.String("fdpass", "", "also serve the connections handed over by cmd/lb, registering at this control socket once ready")
+	huge := flag.Bool("hugepages", true, "copy the artifact into private memory backed by transparent huge pages; false maps the file and shares its page cache (docs/TUNING.md)")
 	floor := flag.Bool("floor", false, "MEASUREMENT ONLY: answer every request with a fixed body, no artifact, no search (the plumbing floor, docs/TUNING.md)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
@@ -76,17 +78,24 @@ func main() {
 	logger.Printf("listening on %s (GOMAXPROCS %d, kernels %s); loading %s", *listen, runtime.GOMAXPROCS(0), knn.Kernel(), *artifactPath)
 
 	start := time.Now()
-	a, err := artifact.Open(*artifactPath)
+	open, how := artifact.Open, "mapped"
+	if *huge {
+		open, how = artifact.Load, "copied"
+	}
+	a, err := open(*artifactPath)
 	if err != nil {
 		logger.Printf("cannot serve: %v", err)
 		os.Exit(1)
 	}
 	mapped := time.Since(start)
+	if h := a.HugeBytes(); h >= 0 {
+		how += fmt.Sprintf(" (%.0f MiB in huge pages)", float64(h)/(1<<20))
+	}
 	warmed := svc.Load(a.Index, *warm)
 	runtime.GC()
 	debug.FreeOSMemory()
-	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB mapped and checked in %v, %d warm-up searches in %v",
-		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
+	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB %s and checked in %v, %d warm-up searches in %v",
+		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), how, mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
 	handed(*fdpassPath, srv, served, logger)
 	waitAndStop(srv, svc, served, logger)
 }
