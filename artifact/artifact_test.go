@@ -93,8 +93,11 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 		"BoxMin":    {got.BoxMin, ix.BoxMin},
 		"BoxMax":    {got.BoxMax, ix.BoxMax},
 		"LeafStart": {got.LeafStart, ix.LeafStart},
-		"LeafMin":   {got.LeafMin, ix.LeafMin},
-		"LeafMax":   {got.LeafMax, ix.LeafMax},
+		"LeafBoxes": {got.LeafBoxes, ix.LeafBoxes},
+
+		"RegionCentroids": {got.RegionCentroids, ix.RegionCentroids},
+		"RegionMin":       {got.RegionMin, ix.RegionMin},
+		"RegionMax":       {got.RegionMax, ix.RegionMax},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			t.Errorf("%s differs after the round trip", name)
@@ -189,9 +192,10 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"truncated by one byte", false, func(b []byte) []byte { return b[:len(b)-1] }, "truncated"},
 		{"extra byte", false, func(b []byte) []byte { return append(b, 0) }, "bytes but it is"},
 		{"not an artifact", false, func(b []byte) []byte { copy(b, "PK\x03\x04"); return b }, "not a fraudknn artifact"},
-		{"newer version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], Version+1); return b }, "version 4"},
-		{"older version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], 2); return b }, "version 2; this build reads version 3"},
+		{"newer version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], Version+1); return b }, "version 5"},
+		{"older version", true, func(b []byte) []byte { le.PutUint32(b[offVersion:], 3); return b }, "version 3; this build reads version 4"},
 		{"other leaf size", true, func(b []byte) []byte { le.PutUint32(b[offLeaf:], 32); return b }, "leaves of 32"},
+		{"other region size", true, func(b []byte) []byte { le.PutUint32(b[offRegion:], 32); return b }, "regions of 32"},
 		{"header bit flip", false, func(b []byte) []byte { b[offN] ^= 1; return b }, "header checksum"},
 		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
 		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
@@ -231,7 +235,8 @@ func TestOpenRefusesDamage(t *testing.T) {
 func TestOpenRefusesBadContents(t *testing.T) {
 	damage := map[string]func(ix *knn.Index){
 		"outside the cluster's box": func(ix *knn.Index) { ix.BoxMin[0] = ix.BoxMax[0] + 1 },
-		"outside its leaf's box":    func(ix *knn.Index) { ix.LeafMin[0] = ix.LeafMax[0] + 1 },
+		"outside its leaf's box":    func(ix *knn.Index) { ix.LeafBoxes[0] = ix.LeafBoxes[int(ix.LeafStart[1])*knn.Dims] + 1 },
+		"not inside its region's":   func(ix *knn.Index) { ix.RegionMin[0] = ix.BoxMin[0] + 1 },
 	}
 	for want, f := range damage {
 		ix := testIndex(t, 300, 2) // clusters of more than one leaf

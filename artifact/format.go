@@ -17,10 +17,10 @@ const Magic = "FRAUDKNN"
 
 // Version is the format version this package writes and reads. Any change
 // to the layout bumps it; a file of another version is refused.
-const Version = 3
+const Version = 4
 
 // HeaderSize is the size of the header; the first section starts here.
-const HeaderSize = 320
+const HeaderSize = 384
 
 // Align is the alignment of every section's offset in the file.
 const Align = 64
@@ -30,25 +30,27 @@ const Scale = 10000
 
 // The sections, in file order.
 const (
-	secVectors   = iota // int16, PadStart[K]·Dims: per-cluster SoA blocks
-	secLabels           // uint8, N
-	secPositions        // uint32, N
-	secStart            // uint32, K+1
-	secPadStart         // uint32, K+1
-	secCentroids        // float32, Dims·K
-	secBoxMin           // int16, Dims·K
-	secBoxMax           // int16, Dims·K
-	secLeafStart        // uint32, K+1
-	secLeafMin          // int16, LeafStart[K]·Dims
-	secLeafMax          // int16, LeafStart[K]·Dims
+	secVectors         = iota // int16, PadStart[K]·Dims: per-cluster SoA blocks
+	secLabels                 // uint8, N
+	secPositions              // uint32, N
+	secStart                  // uint32, K+1
+	secPadStart               // uint32, K+1
+	secCentroids              // float32, Dims·RegionSize·regions
+	secBoxMin                 // int16, Dims·RegionSize·regions
+	secBoxMax                 // int16, Dims·RegionSize·regions
+	secLeafStart              // uint32, K+1
+	secLeafBoxes              // int16, LeafStart[K]·2·Dims
+	secRegionCentroids        // float32, Dims·rp
+	secRegionMin              // int16, Dims·rp
+	secRegionMax              // int16, Dims·rp
 	numSections
 )
 
-var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima", "leaf starts", "leaf minima", "leaf maxima"}
+var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima", "leaf starts", "leaf boxes", "region centroids", "region minima", "region maxima"}
 
 // dataDependent marks the sections whose length follows from the data
 // (padded sizes), not from N and K alone: the index check covers them.
-var dataDependent = [numSections]bool{secVectors: true, secLeafMin: true, secLeafMax: true}
+var dataDependent = [numSections]bool{secVectors: true, secLeafBoxes: true}
 
 // Header field offsets.
 const (
@@ -66,9 +68,10 @@ const (
 	offKRequested = 56  // uint32: clusters asked of k-means
 	offIterations = 60  // uint32: k-means iterations run
 	offSource     = 64  // [32]byte: SHA-256 of the uncompressed references JSON
-	offSections   = 96  // numSections × {offset uint64, length uint64}
-	offDataCRC    = 272 // uint32: CRC-32C of bytes [HeaderSize, file size)
-	offHeaderCRC  = 276 // uint32: CRC-32C of bytes [0, offHeaderCRC)
+	offRegion     = 96  // uint32: clusters per region
+	offSections   = 104 // numSections × {offset uint64, length uint64}
+	offDataCRC    = 312 // uint32: CRC-32C of bytes [HeaderSize, file size)
+	offHeaderCRC  = 316 // uint32: CRC-32C of bytes [0, offHeaderCRC)
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -92,6 +95,10 @@ type header struct {
 	dataCRC  uint32
 }
 
+// regionAlign is the multiple the region tables' rows are padded to
+// (knn's centroid kernels work on 64 columns at a time).
+const regionAlign = 64
+
 // sectionLengths returns the byte length of every section for an index of
 // n vectors, k clusters, padN padded vector slots and leafN leaf slots.
 func sectionLengths(n, k, padN, leafN int) [numSections]uint64 {
@@ -101,12 +108,16 @@ func sectionLengths(n, k, padN, leafN int) [numSections]uint64 {
 	l[secPositions] = uint64(n) * 4
 	l[secStart] = uint64(k+1) * 4
 	l[secPadStart] = uint64(k+1) * 4
-	l[secCentroids] = uint64(k) * knn.Dims * 4
-	l[secBoxMin] = uint64(k) * knn.Dims * 2
-	l[secBoxMax] = uint64(k) * knn.Dims * 2
+	regions := uint64(k+knn.RegionSize-1) / knn.RegionSize
+	rp := (regions + regionAlign - 1) / regionAlign * regionAlign
+	l[secCentroids] = regions * knn.RegionSize * knn.Dims * 4
+	l[secBoxMin] = regions * knn.RegionSize * knn.Dims * 2
+	l[secBoxMax] = regions * knn.RegionSize * knn.Dims * 2
 	l[secLeafStart] = uint64(k+1) * 4
-	l[secLeafMin] = uint64(leafN) * knn.Dims * 2
-	l[secLeafMax] = uint64(leafN) * knn.Dims * 2
+	l[secLeafBoxes] = uint64(leafN) * 2 * knn.Dims * 2
+	l[secRegionCentroids] = rp * knn.Dims * 4
+	l[secRegionMin] = rp * knn.Dims * 2
+	l[secRegionMax] = rp * knn.Dims * 2
 	return l
 }
 
@@ -138,6 +149,7 @@ func (h *header) encode() []byte {
 	le.PutUint32(b[offScale:], Scale)
 	le.PutUint32(b[offGroup:], knn.Group)
 	le.PutUint32(b[offLeaf:], knn.Leaf)
+	le.PutUint32(b[offRegion:], knn.RegionSize)
 	le.PutUint64(b[offSeed:], h.meta.Seed)
 	le.PutUint32(b[offKRequested:], uint32(h.meta.KRequested))
 	le.PutUint32(b[offIterations:], uint32(h.meta.Iterations))
@@ -195,6 +207,9 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	}
 	if l := le.Uint32(b[offLeaf:]); l != knn.Leaf {
 		return nil, fmt.Errorf("artifact has leaves of %d vectors; this build searches leaves of %d", l, knn.Leaf)
+	}
+	if r := le.Uint32(b[offRegion:]); r != knn.RegionSize {
+		return nil, fmt.Errorf("artifact has regions of %d clusters; this build searches regions of %d", r, knn.RegionSize)
 	}
 	if h.n <= 0 || h.k <= 0 || h.k > h.n {
 		return nil, fmt.Errorf("artifact claims %d vectors in %d clusters", h.n, h.k)

@@ -224,8 +224,11 @@ func (a *Artifact) load() error {
 		BoxMin:    view[int16](sec(secBoxMin)),
 		BoxMax:    view[int16](sec(secBoxMax)),
 		LeafStart: view[uint32](sec(secLeafStart)),
-		LeafMin:   view[int16](sec(secLeafMin)),
-		LeafMax:   view[int16](sec(secLeafMax)),
+		LeafBoxes: view[int16](sec(secLeafBoxes)),
+
+		RegionCentroids: view[float32](sec(secRegionCentroids)),
+		RegionMin:       view[int16](sec(secRegionMin)),
+		RegionMax:       view[int16](sec(secRegionMax)),
 	}
 	if err := ix.Verify(); err != nil {
 		return fmt.Errorf("index is inconsistent: %w", err)

@@ -37,8 +37,11 @@ func Write(path string, ix *knn.Index, meta Meta) (size int64, err error) {
 		secBoxMin:    asBytes(ix.BoxMin),
 		secBoxMax:    asBytes(ix.BoxMax),
 		secLeafStart: asBytes(ix.LeafStart),
-		secLeafMin:   asBytes(ix.LeafMin),
-		secLeafMax:   asBytes(ix.LeafMax),
+		secLeafBoxes: asBytes(ix.LeafBoxes),
+
+		secRegionCentroids: asBytes(ix.RegionCentroids),
+		secRegionMin:       asBytes(ix.RegionMin),
+		secRegionMax:       asBytes(ix.RegionMax),
 	}
 
 	dir, base := filepath.Split(path)

@@ -48,9 +48,20 @@ func InRange(d int, v int16) bool {
 	return v >= 0 && v <= MaxValue
 }
 
+// RegionSize is the number of clusters of a region: Build numbers the
+// clusters so that every run of RegionSize of them (the last run
+// shorter) is compact, and keeps a bounding box and a centroid per run,
+// so that a search can rank a few regions, and skip most, before it
+// looks at any cluster. A multiple of centroidGroup.
+const RegionSize = 64
+
 // Index is a set of N labelled vectors partitioned into K non-empty
 // clusters and laid out for search. The slices may live on the Go heap
-// (Build) or in a read-only memory map (package artifact).
+// (Build) or in read-only memory (package artifact).
+//
+// The index is a tree of four levels, each with exact bounding boxes:
+// regions of RegionSize consecutive clusters, clusters, leaves of Leaf
+// consecutive members, members.
 //
 // Cluster c holds the vectors Start[c] ≤ i < Start[c+1] in "cluster order",
 // grouped in leaves of Leaf consecutive members: leaf b holds members
@@ -65,12 +76,19 @@ func InRange(d int, v int16) bool {
 // vector slots, and a leaf is one sequential read. Padding entries (j past
 // the leaf's size) are zero and never reported.
 //
-// Leaf boxes are stored per cluster: with nb = ⌈size/Leaf⌉ leaves padded
-// to lp = nb rounded up to Group,
+// Leaf boxes are stored per cluster, minima then maxima, in one run: with
+// nb = ⌈size/Leaf⌉ leaves padded to lp = nb rounded up to Group and
+// o = LeafStart[c]*2*Dims,
 //
-//	LeafMin[LeafStart[c]*Dims + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafMax[…]
+//	LeafBoxes[o + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafBoxes[o + (Dims+d)*lp + b]
 //
 // where lp = LeafStart[c+1] - LeafStart[c].
+//
+// The cluster tables (Centroids, BoxMin, BoxMax) hold one block per
+// region: cluster c = r*RegionSize + j is column j of region r's block,
+// entry r*RegionSize*Dims + d*RegionSize + j. The region tables hold
+// region r at entry d*rp + r, rp = Regions() rounded up to centroidGroup.
+// Padding entries are zero.
 type Index struct {
 	N int // number of vectors
 	K int // number of clusters, all non-empty
@@ -81,28 +99,49 @@ type Index struct {
 	Labels   []uint8  // N labels in cluster order: 1 fraud, 0 legit
 	Pos      []uint32 // N original positions in cluster order
 
-	// Centroids holds the mean of each cluster, Centroids[d*K+c], in the
-	// same fixed-point scale as the vectors. Only the order of the first
-	// clusters scanned depends on it, never the answer.
+	// Centroids holds the mean of each cluster, in the same fixed-point
+	// scale as the vectors. Only the order of the first clusters scanned
+	// depends on it, never the answer.
 	Centroids []float32
-	// BoxMin and BoxMax hold each cluster's bounding box, BoxMin[d*K+c] ≤
-	// every member's coordinate d ≤ BoxMax[d*K+c]. The search's exactness
-	// rests on this invariant.
+	// BoxMin and BoxMax hold each cluster's bounding box: BoxMin ≤ every
+	// member's coordinate ≤ BoxMax. The search's exactness rests on this
+	// invariant.
 	BoxMin, BoxMax []int16
 
-	// LeafStart holds K+1 prefix sums of the padded leaf counts; LeafMin
-	// and LeafMax the leaf boxes (see above). Exactness rests on these
-	// boxes too.
-	LeafStart        []uint32
-	LeafMin, LeafMax []int16
+	// LeafStart holds K+1 prefix sums of the padded leaf counts; LeafBoxes
+	// the leaf boxes (see above). Exactness rests on these boxes too.
+	LeafStart []uint32
+	LeafBoxes []int16
 
-	// Kernel-ready copies of the small per-cluster tables, built by Init:
-	// rows padded so that SIMD loads of a whole group stay inside them.
-	maxStride    int       // largest PadStart[c+1]-PadStart[c]
-	maxLeaves    int       // largest LeafStart[c+1]-LeafStart[c]
-	kp           int       // K rounded up to centroidGroup: the row stride of the tables below
-	boxLo, boxHi []int16   // BoxMin and BoxMax with row stride kp, padding 0
-	centPadded   []float32 // Centroids with row stride kp, padding 0
+	// RegionCentroids holds the mean of each region's members; RegionMin
+	// and RegionMax each region's bounding box, which contains the box of
+	// every cluster of the region. Exactness rests on this too.
+	RegionCentroids      []float32
+	RegionMin, RegionMax []int16
+
+	maxLeaves int // largest LeafStart[c+1]-LeafStart[c], set by Init
+}
+
+// Regions returns the number of regions: K/RegionSize rounded up.
+func (ix *Index) Regions() int { return (ix.K + RegionSize - 1) / RegionSize }
+
+// regionStride returns the row stride of the region tables.
+func (ix *Index) regionStride() int {
+	return (ix.Regions() + centroidGroup - 1) / centroidGroup * centroidGroup
+}
+
+// regionClusters returns the number of clusters of region r.
+func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.K-r*RegionSize) }
+
+// clusterEntry returns the index of coordinate d of cluster c in the
+// cluster tables.
+func clusterEntry(c, d int) int {
+	return c/RegionSize*RegionSize*Dims + d*RegionSize + c%RegionSize
+}
+
+// regionBlock returns region r's block of a cluster table.
+func regionBlock[T int16 | float32](table []T, r int) []T {
+	return table[r*RegionSize*Dims : (r+1)*RegionSize*Dims]
 }
 
 // padded returns n rounded up to a multiple of Group.
@@ -141,16 +180,34 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 			}
 		}
 	}
-	// Renumber the non-empty clusters in order.
-	remap := make([]int, k)
-	kk := 0
-	for c, m := range count {
-		if m == 0 {
-			remap[c] = -1
-			continue
+	// Number the non-empty clusters so that every run of RegionSize is
+	// compact: the leaves of a k-d split of the clusters' means.
+	sums := make([]int64, k*Dims)
+	for i, a := range assign {
+		for d := 0; d < Dims; d++ {
+			sums[int(a)*Dims+d] += int64(vecs[i*Dims+d])
 		}
-		remap[c] = kk
-		kk++
+	}
+	var nonEmpty []uint32
+	for c, m := range count {
+		if m > 0 {
+			nonEmpty = append(nonEmpty, uint32(c))
+		}
+	}
+	kk := len(nonEmpty)
+	means := make([]int16, k*Dims)
+	for _, c := range nonEmpty {
+		for d := 0; d < Dims; d++ {
+			means[int(c)*Dims+d] = int16(math.Round(float64(sums[int(c)*Dims+d]) / float64(count[c])))
+		}
+	}
+	kdsplit.Leaves(means, nonEmpty, RegionSize)
+	remap := make([]int, k)
+	for c := range remap {
+		remap[c] = -1
+	}
+	for i, c := range nonEmpty {
+		remap[c] = i
 	}
 	ix := &Index{
 		N:        n,
@@ -160,11 +217,10 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		Labels:   make([]uint8, n),
 		Pos:      make([]uint32, n),
 	}
-	for c, m := range count {
-		if r := remap[c]; r >= 0 {
-			ix.Start[r+1] = ix.Start[r] + uint32(m)
-			ix.PadStart[r+1] = ix.PadStart[r] + uint32(padded(m))
-		}
+	for r, c := range nonEmpty {
+		m := count[c]
+		ix.Start[r+1] = ix.Start[r] + uint32(m)
+		ix.PadStart[r+1] = ix.PadStart[r] + uint32(padded(m))
 	}
 	ix.Vecs = make([]int16, int(ix.PadStart[kk])*Dims)
 	// Gather each cluster's members (Pos, in cluster order), then order
@@ -194,19 +250,24 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 // padded to a multiple of Group.
 func leafCount(m int) int { return padded((m + Leaf - 1) / Leaf) }
 
-// computeSummaries fills Centroids, the cluster boxes and the leaf boxes
-// from the members.
+// computeSummaries fills the cluster, leaf and region tables from the
+// members.
 func (ix *Index) computeSummaries() {
 	k := ix.K
-	ix.Centroids = make([]float32, Dims*k)
-	ix.BoxMin = make([]int16, Dims*k)
-	ix.BoxMax = make([]int16, Dims*k)
+	regions, rp := ix.Regions(), 0
+	rp = ix.regionStride()
+	ix.Centroids = make([]float32, regions*RegionSize*Dims)
+	ix.BoxMin = make([]int16, regions*RegionSize*Dims)
+	ix.BoxMax = make([]int16, regions*RegionSize*Dims)
+	ix.RegionCentroids = make([]float32, rp*Dims)
+	ix.RegionMin = make([]int16, rp*Dims)
+	ix.RegionMax = make([]int16, rp*Dims)
 	ix.LeafStart = make([]uint32, k+1)
 	for c := 0; c < k; c++ {
 		ix.LeafStart[c+1] = ix.LeafStart[c] + uint32(leafCount(ix.size(c)))
 	}
-	ix.LeafMin = make([]int16, int(ix.LeafStart[k])*Dims)
-	ix.LeafMax = make([]int16, int(ix.LeafStart[k])*Dims)
+	ix.LeafBoxes = make([]int16, int(ix.LeafStart[k])*2*Dims)
+	regionSum := make([]int64, regions*Dims)
 	for c := 0; c < k; c++ {
 		lo, hi, lp := ix.leafBoxes(c)
 		nb := (ix.size(c) + Leaf - 1) / Leaf
@@ -221,11 +282,28 @@ func (ix *Index) computeSummaries() {
 				}
 			}
 		}
-		// The cluster's box is the union of its leaves' boxes.
+		// The cluster's box is the union of its leaves' boxes, and the
+		// region's the union of its clusters'.
+		r := c / RegionSize
 		for d := 0; d < Dims; d++ {
-			ix.BoxMin[d*k+c] = slices.Min(lo[d*lp : d*lp+nb])
-			ix.BoxMax[d*k+c] = slices.Max(hi[d*lp : d*lp+nb])
-			ix.Centroids[d*k+c] = float32(float64(sum[d]) / float64(ix.size(c)))
+			e := clusterEntry(c, d)
+			ix.BoxMin[e] = slices.Min(lo[d*lp : d*lp+nb])
+			ix.BoxMax[e] = slices.Max(hi[d*lp : d*lp+nb])
+			ix.Centroids[e] = float32(float64(sum[d]) / float64(ix.size(c)))
+			regionSum[r*Dims+d] += sum[d]
+			if c%RegionSize == 0 {
+				ix.RegionMin[d*rp+r], ix.RegionMax[d*rp+r] = ix.BoxMin[e], ix.BoxMax[e]
+			} else {
+				ix.RegionMin[d*rp+r] = min(ix.RegionMin[d*rp+r], ix.BoxMin[e])
+				ix.RegionMax[d*rp+r] = max(ix.RegionMax[d*rp+r], ix.BoxMax[e])
+			}
+		}
+	}
+	for r := 0; r < regions; r++ {
+		first, last := r*RegionSize, r*RegionSize+ix.regionClusters(r)
+		members := float64(ix.Start[last] - ix.Start[first])
+		for d := 0; d < Dims; d++ {
+			ix.RegionCentroids[d*rp+r] = float32(float64(regionSum[r*Dims+d]) / members)
 		}
 	}
 	ix.init()
@@ -241,24 +319,14 @@ func (ix *Index) init() {
 	for c := 0; c < ix.K; c++ {
 		ix.maxLeaves = max(ix.maxLeaves, int(ix.LeafStart[c+1]-ix.LeafStart[c]))
 	}
-	k := ix.K
-	kp := (k + centroidGroup - 1) / centroidGroup * centroidGroup
-	ix.kp = kp
-	ix.boxLo = make([]int16, Dims*kp)
-	ix.boxHi = make([]int16, Dims*kp)
-	ix.centPadded = make([]float32, Dims*kp)
-	for d := 0; d < Dims; d++ {
-		copy(ix.boxLo[d*kp:], ix.BoxMin[d*k:d*k+k])
-		copy(ix.boxHi[d*kp:], ix.BoxMax[d*k:d*k+k])
-		copy(ix.centPadded[d*kp:], ix.Centroids[d*k:d*k+k])
-	}
 }
 
 // leafBoxes returns the leaf box tables of cluster c and their row
 // stride.
 func (ix *Index) leafBoxes(c int) (lo, hi []int16, lp int) {
-	a, b := int(ix.LeafStart[c])*Dims, int(ix.LeafStart[c+1])*Dims
-	return ix.LeafMin[a:b], ix.LeafMax[a:b], int(ix.LeafStart[c+1] - ix.LeafStart[c])
+	lp = int(ix.LeafStart[c+1] - ix.LeafStart[c])
+	o := int(ix.LeafStart[c]) * 2 * Dims
+	return ix.LeafBoxes[o : o+lp*Dims], ix.LeafBoxes[o+lp*Dims : o+2*lp*Dims], lp
 }
 
 // size returns the number of members of cluster c.
@@ -333,8 +401,10 @@ func (ix *Index) Check() error {
 		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.Start), len(ix.PadStart), k+1)
 	case len(ix.Labels) != n || len(ix.Pos) != n:
 		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.Labels), len(ix.Pos), n)
-	case len(ix.Centroids) != Dims*k || len(ix.BoxMin) != Dims*k || len(ix.BoxMax) != Dims*k:
-		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·K = %d", len(ix.Centroids), len(ix.BoxMin), len(ix.BoxMax), Dims*k)
+	case len(ix.Centroids) != ix.Regions()*RegionSize*Dims || len(ix.BoxMin) != len(ix.Centroids) || len(ix.BoxMax) != len(ix.Centroids):
+		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·%d·regions = %d", len(ix.Centroids), len(ix.BoxMin), len(ix.BoxMax), RegionSize, ix.Regions()*RegionSize*Dims)
+	case len(ix.RegionCentroids) != ix.regionStride()*Dims || len(ix.RegionMin) != len(ix.RegionCentroids) || len(ix.RegionMax) != len(ix.RegionCentroids):
+		return fmt.Errorf("region tables have %d, %d and %d entries; want %d", len(ix.RegionCentroids), len(ix.RegionMin), len(ix.RegionMax), ix.regionStride()*Dims)
 	case len(ix.LeafStart) != k+1:
 		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.LeafStart), k+1)
 	case ix.Start[0] != 0 || ix.PadStart[0] != 0 || ix.LeafStart[0] != 0:
@@ -353,8 +423,8 @@ func (ix *Index) Check() error {
 			return fmt.Errorf("cluster %d has %d members in %d leaf slots; want %d", c, m, l, leafCount(int(m)))
 		}
 	}
-	if len(ix.LeafMin) != int(ix.LeafStart[k])*Dims || len(ix.LeafMax) != len(ix.LeafMin) {
-		return fmt.Errorf("leaf box tables have %d and %d entries; the leaves need %d", len(ix.LeafMin), len(ix.LeafMax), int(ix.LeafStart[k])*Dims)
+	if len(ix.LeafBoxes) != int(ix.LeafStart[k])*2*Dims {
+		return fmt.Errorf("leaf box table has %d entries; the leaves need %d", len(ix.LeafBoxes), int(ix.LeafStart[k])*2*Dims)
 	}
 	if int(ix.Start[k]) != n {
 		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.Start[k], n)
@@ -367,8 +437,9 @@ func (ix *Index) Check() error {
 
 // Verify checks everything the search relies on, in O(N): Check, every
 // label 0 or 1, positions a permutation of 0..N-1, every coordinate in
-// range (InRange) and inside its cluster's box, padding zero, and every
-// centroid finite. It is the guard against a damaged or hand-made index.
+// range (InRange) and inside its leaf's and its cluster's box, every
+// cluster's box inside its region's, padding zero, and every centroid
+// finite. It is the guard against a damaged or hand-made index.
 func (ix *Index) Verify() error {
 	if err := ix.Check(); err != nil {
 		return err
@@ -388,10 +459,15 @@ func (ix *Index) Verify() error {
 			return fmt.Errorf("vector %d (cluster order) has label %d; want 0 or 1", i, l)
 		}
 	}
-	for _, f := range ix.Centroids {
-		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			return errors.New("a centroid coordinate is not finite")
+	for _, t := range [][]float32{ix.Centroids, ix.RegionCentroids} {
+		for _, f := range t {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return errors.New("a centroid coordinate is not finite")
+			}
 		}
+	}
+	if err := ix.verifyTables(); err != nil {
+		return err
 	}
 	k := ix.K
 	for c := 0; c < k; c++ {
@@ -408,7 +484,7 @@ func (ix *Index) Verify() error {
 		for b := 0; b < nb; b++ {
 			block, stride, n := ix.leaf(c, b)
 			for d := 0; d < Dims; d++ {
-				lo, hi := ix.BoxMin[d*k+c], ix.BoxMax[d*k+c]
+				lo, hi := ix.BoxMin[clusterEntry(c, d)], ix.BoxMax[clusterEntry(c, d)]
 				a, z := llo[d*lp+b], lhi[d*lp+b]
 				for j, v := range block[d*stride : (d+1)*stride] {
 					switch {
@@ -424,6 +500,37 @@ func (ix *Index) Verify() error {
 						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside its leaf's box [%d, %d]", c, b*Leaf+j, d, v, a, z)
 					}
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// verifyTables checks the cluster and region tables: every cluster's box
+// inside its region's box, and every padding entry zero.
+func (ix *Index) verifyTables() error {
+	rp := ix.regionStride()
+	regions := ix.Regions()
+	for r := 0; r < rp; r++ {
+		for d := 0; d < Dims; d++ {
+			e := d*rp + r
+			if r >= regions && (ix.RegionMin[e] != 0 || ix.RegionMax[e] != 0 || ix.RegionCentroids[e] != 0) {
+				return fmt.Errorf("region table padding %d dimension %d is not zero", r, d)
+			}
+		}
+	}
+	for c := 0; c < regions*RegionSize; c++ {
+		r := c / RegionSize
+		for d := 0; d < Dims; d++ {
+			e := clusterEntry(c, d)
+			lo, hi := ix.BoxMin[e], ix.BoxMax[e]
+			switch {
+			case c >= ix.K:
+				if lo != 0 || hi != 0 || ix.Centroids[e] != 0 {
+					return fmt.Errorf("cluster table padding %d dimension %d is not zero", c, d)
+				}
+			case lo < ix.RegionMin[d*rp+r] || hi > ix.RegionMax[d*rp+r]:
+				return fmt.Errorf("cluster %d dimension %d: box [%d, %d] is not inside its region's [%d, %d]", c, d, lo, hi, ix.RegionMin[d*rp+r], ix.RegionMax[d*rp+r])
 			}
 		}
 	}

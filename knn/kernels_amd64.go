@@ -14,6 +14,7 @@ var avx2 = kernelSet{
 	bounds:    boundsAVX2,
 	centroids: centroidsAVX2,
 	nearest2:  nearestTwoAVX2Checked,
+	prefetch:  prefetchChecked,
 }
 
 // hasAVX2 reports whether this CPU runs the AVX2 kernels: AVX2 and FMA,
@@ -77,4 +78,10 @@ func nearestTwoAVX2Checked(dist []float32) (int, int) {
 		panic("knn: BUG: nearestTwoAVX2 called with a slice whose capacity is not padded to 8")
 	}
 	return nearestTwoAVX2(&dist[0], len(dist))
+}
+
+func prefetchChecked(block []int16) {
+	if len(block) > 0 {
+		prefetchAVX2(&block[0], 2*len(block))
+	}
 }

@@ -773,3 +773,17 @@ near_next:
 	MOVQ DX, first+16(FP)
 	MOVQ BX, second+24(FP)
 	RET
+
+// func prefetchAVX2(p *int16, bytes int)
+// Requires: MMX+
+TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ bytes+8(FP), CX
+	XORQ DX, DX
+
+prefetch_loop:
+	PREFETCHT0 (AX)(DX*1)
+	ADDQ       $0x40, DX
+	CMPQ       DX, CX
+	JB         prefetch_loop
+	RET

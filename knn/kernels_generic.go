@@ -43,6 +43,12 @@ type kernelSet struct {
 	// (finite), the lower index first among equal values, the second −1
 	// when dist has one element. cap(dist) must be a multiple of 8.
 	nearest2 func(dist []float32) (int, int)
+
+	// prefetch asks the CPU to bring block into its caches ahead of use;
+	// it changes no result. The search calls it for what it will read
+	// next, so that memory fetches overlap instead of queueing one after
+	// another.
+	prefetch func(block []int16)
 }
 
 // centroidGroup is the multiple the centroid table is padded to: the
@@ -56,6 +62,7 @@ var generic = kernelSet{
 	bounds:    boundsGeneric,
 	centroids: centroidsGeneric,
 	nearest2:  nearestTwo,
+	prefetch:  func([]int16) {}, // pure Go has no prefetch instruction
 }
 
 // Kernel names the kernel set searches use: "avx2" or "go".

@@ -30,3 +30,9 @@ func centroidDistsAVX2(qf *[14][8]float32, cent *float32, kp int, dst *float32)
 //
 //go:noescape
 func nearestTwoAVX2(dist *float32, n int) (first int, second int)
+
+// prefetchAVX2 issues PREFETCHT0 for every 64-byte line of [p, p+bytes);
+// bytes > 0.
+//
+//go:noescape
+func prefetchAVX2(p *int16, bytes int)

@@ -243,3 +243,24 @@ func TestNearestTwoKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchKernels runs every prefetch over empty, short, odd-length
+// and unaligned slices: it must return and leave the memory as it was.
+func TestPrefetchKernels(t *testing.T) {
+	buf := make([]int16, 4099)
+	for i := range buf {
+		buf[i] = int16(i)
+	}
+	for _, ks := range kernelSets() {
+		for _, n := range []int{0, 1, 31, 32, 33, 64, 4096} {
+			for _, off := range []int{0, 1, 3} {
+				ks.prefetch(buf[off : off+n])
+			}
+		}
+		for i, v := range buf {
+			if v != int16(i) {
+				t.Fatalf("%s: prefetch changed entry %d", ks.name, i)
+			}
+		}
+	}
+}

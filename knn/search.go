@@ -85,11 +85,14 @@ type Searcher struct {
 	kern    *kernelSet
 	qb      queryBlock
 	qf      queryFloats
-	dist    []uint32  // distances of one cluster's members
-	members []uint32  // members of one cluster that passed the bound
-	cdist   []float32 // distance from the query to every centroid
-	lb      []uint32  // lower bound of the distance to every cluster
-	near    []uint32  // clusters whose bound passed
+	dist    []uint32  // distances of one leaf's members
+	members []uint32  // members of one leaf that passed the bound
+	rdist   []float32 // distance from the query to every region's centroid
+	rlb     []uint32  // lower bound of the distance to every region
+	rnear   []uint32  // regions whose bound passed
+	cdist   []float32 // distance from the query to the centroids of one region
+	lb      []uint32  // lower bound of the distance to the clusters of one region
+	near    []uint32  // clusters of one region whose bound passed
 	cand    []uint64  // clusters left to scan: lower bound << 32 | cluster
 	leafLB  []uint32  // lower bound of the distance to every leaf of a cluster
 	leafHit []uint32  // leaves whose bound passed
@@ -106,15 +109,19 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 	if k < 1 || k > MaxNeighbors {
 		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, MaxNeighbors))
 	}
+	rp := ix.regionStride()
 	return &Searcher{
 		ix:      ix,
 		k:       k,
 		kern:    kern,
 		dist:    make([]uint32, Leaf),
 		members: make([]uint32, Leaf),
-		cdist:   make([]float32, ix.kp),
-		lb:      make([]uint32, ix.kp),
-		near:    make([]uint32, ix.kp),
+		rdist:   make([]float32, rp),
+		rlb:     make([]uint32, rp),
+		rnear:   make([]uint32, rp),
+		cdist:   make([]float32, RegionSize),
+		lb:      make([]uint32, RegionSize),
+		near:    make([]uint32, RegionSize),
 		cand:    make([]uint64, 0, ix.K),
 		leafLB:  make([]uint32, ix.maxLeaves),
 		leafHit: make([]uint32, ix.maxLeaves),
@@ -143,12 +150,15 @@ func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
 // the same order, as a brute-force scan ordering by (squared distance,
 // original position). q must satisfy ValidQuery.
 //
-// Tier 1 ranks the centroids and scans the two nearest clusters, which
-// usually finds neighbours close to the final ones. Tier 2 computes, for
-// every cluster, a lower bound of the distance from q to any of its
-// members (the distance to its bounding box) and scans, in increasing
-// order of bound, every cluster whose bound does not exceed the current
-// k-th distance. docs/SEARCH.md argues why nothing closer can be missed.
+// Tier 1 ranks the region centroids, then the cluster centroids of the
+// two nearest regions, and scans the two nearest of those clusters, which
+// usually finds neighbours close to the final ones. Tier 2 computes a
+// lower bound of the distance from q to any member of every region (the
+// distance to its bounding box), and within every region whose bound
+// does not exceed the current k-th distance, the same bound for each of
+// its clusters; it then scans, in increasing order of bound, every
+// cluster whose bound does not exceed the current k-th distance.
+// docs/SEARCH.md argues why nothing closer can be missed.
 func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	ix := s.ix
 	r.reset(s.k)
@@ -162,30 +172,88 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	}
 
 	// Tier 1.
-	s.kern.centroids(&s.qf, ix.centPadded, ix.kp, s.cdist)
-	c1, c2 := s.kern.nearest2(s.cdist[:ix.K])
+	regions, rp := ix.Regions(), ix.regionStride()
+	s.kern.centroids(&s.qf, ix.RegionCentroids, rp, s.rdist)
+	r1, r2 := s.kern.nearest2(s.rdist[:regions])
+	c1, c2 := -1, -1
+	v1, v2 := float32(math.Inf(1)), float32(math.Inf(1))
+	for _, g := range [2]int{r1, r2} {
+		if g < 0 {
+			continue
+		}
+		s.kern.centroids(&s.qf, regionBlock(ix.Centroids, g), RegionSize, s.cdist)
+		a, b := s.kern.nearest2(s.cdist[:ix.regionClusters(g)])
+		for _, j := range [2]int{a, b} {
+			if j < 0 {
+				continue
+			}
+			switch v, c := s.cdist[j], g*RegionSize+j; {
+			case v < v1:
+				c2, v2 = c1, v1
+				c1, v1 = c, v
+			case v < v2:
+				c2, v2 = c, v
+			}
+		}
+	}
+	s.prefetchCluster(c1)
+	if c2 >= 0 {
+		s.prefetchCluster(c2)
+	}
 	s.scan(c1, r)
 	if c2 >= 0 {
 		s.scan(c2, r)
 	}
 
 	// Tier 2.
-	n := s.kern.bounds(&s.qb, ix.boxLo, ix.boxHi, ix.kp, ix.K, kernelBound(r.worst()), s.lb, s.near)
+	n := s.kern.bounds(&s.qb, ix.RegionMin, ix.RegionMax, rp, regions, kernelBound(r.worst()), s.rlb, s.rnear)
+	for _, g := range s.rnear[:n] {
+		s.kern.prefetch(regionBlock(ix.BoxMin, int(g)))
+		s.kern.prefetch(regionBlock(ix.BoxMax, int(g)))
+	}
 	cand := s.cand[:0]
-	for _, c := range s.near[:n] {
-		if int(c) != c1 && int(c) != c2 {
-			cand = append(cand, uint64(s.lb[c])<<32|uint64(c))
+	for _, g := range s.rnear[:n] {
+		first := int(g) * RegionSize
+		m := s.kern.bounds(&s.qb, regionBlock(ix.BoxMin, int(g)), regionBlock(ix.BoxMax, int(g)), RegionSize,
+			ix.regionClusters(int(g)), kernelBound(r.worst()), s.lb, s.near)
+		for _, j := range s.near[:m] {
+			if c := first + int(j); c != c1 && c != c2 {
+				cand = append(cand, uint64(s.lb[j])<<32|uint64(c))
+			}
 		}
 	}
 	slices.Sort(cand)
-	for _, x := range cand {
+	// Each cluster's first reads are prefetched a few clusters ahead.
+	for _, x := range cand[:min(len(cand), prefetchAhead)] {
+		s.prefetchCluster(int(uint32(x)))
+	}
+	for i, x := range cand {
 		if uint32(x>>32) > r.worst() {
 			break // every cluster left has a bound at least this large
+		}
+		if i+prefetchAhead < len(cand) && uint32(cand[i+prefetchAhead]>>32) <= r.worst() {
+			s.prefetchCluster(int(uint32(cand[i+prefetchAhead])))
 		}
 		s.scan(int(uint32(x)), r)
 	}
 	s.cand = cand
 	r.finish()
+}
+
+// prefetchAhead is how many clusters ahead of the scan their first reads
+// are prefetched.
+const prefetchAhead = 2
+
+// prefetchCluster prefetches what scanning cluster c reads first: its
+// leaf boxes, or its only leaf.
+func (s *Searcher) prefetchCluster(c int) {
+	ix := s.ix
+	if ix.size(c) <= Leaf {
+		block, _, _ := ix.leaf(c, 0)
+		s.kern.prefetch(block)
+		return
+	}
+	s.kern.prefetch(ix.LeafBoxes[int(ix.LeafStart[c])*2*Dims : int(ix.LeafStart[c+1])*2*Dims])
 }
 
 // nearestTwo returns the indices of the two smallest values of dist (the
@@ -229,6 +297,12 @@ func (s *Searcher) scan(c int, r *Result) {
 		leaves = append(leaves, uint64(s.leafLB[b])<<32|uint64(b))
 	}
 	slices.Sort(leaves)
+	// Fetch the leaves likely to be scanned together, not one by one.
+	for _, x := range leaves[:min(len(leaves), prefetchLeaves)] {
+		block, _, _ := ix.leaf(c, int(uint32(x)))
+		s.kern.prefetch(block)
+	}
+
 	for _, x := range leaves {
 		if uint32(x>>32) > r.worst() {
 			break
@@ -237,6 +311,10 @@ func (s *Searcher) scan(c int, r *Result) {
 	}
 	s.leaves = leaves
 }
+
+// prefetchLeaves is how many of a cluster's leaves, nearest bound first,
+// are prefetched before its scan starts.
+const prefetchLeaves = 4
 
 // scanLeaf computes the distance from the query to every member of leaf
 // b of cluster c and offers each one that can still enter the result.

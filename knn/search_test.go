@@ -197,19 +197,25 @@ func TestVerifyCatchesDamage(t *testing.T) {
 	vecs, labels := synth(rng, 200, false)
 	assign := assignments(rng, vecs, 200, 8)["by-coordinate"]
 	damage := map[string]func(ix *Index){
-		"member outside its box": func(ix *Index) { ix.BoxMax[3*ix.K] = ix.BoxMin[3*ix.K] - 1 },
-		"duplicate position":     func(ix *Index) { ix.Pos[1] = ix.Pos[0] },
-		"position beyond N":      func(ix *Index) { ix.Pos[0] = uint32(ix.N) },
-		"label 7":                func(ix *Index) { ix.Labels[5] = 7 },
-		"cluster tables short":   func(ix *Index) { ix.Start = ix.Start[:ix.K] },
-		"empty cluster":          func(ix *Index) { ix.Start[1] = ix.Start[0] },
-		"nonzero padding":        func(ix *Index) { ix.Vecs[int(ix.PadStart[1])*Dims-1] = 3 },
-		"vectors truncated":      func(ix *Index) { ix.Vecs = ix.Vecs[:len(ix.Vecs)-1] },
-		"member outside its leaf": func(ix *Index) {
-			lp := int(ix.LeafStart[1])
-			ix.LeafMax[2*lp] = ix.LeafMin[2*lp] - 1
+		"member outside its box": func(ix *Index) { ix.BoxMax[clusterEntry(0, 3)] = ix.BoxMin[clusterEntry(0, 3)] - 1 },
+		"box outside its region": func(ix *Index) {
+			ix.BoxMax[clusterEntry(1, 2)] = ix.RegionMax[2*ix.regionStride()] + 1
 		},
-		"leaf table short": func(ix *Index) { ix.LeafMin = ix.LeafMin[:len(ix.LeafMin)-1] },
+		"centroid not finite":   func(ix *Index) { ix.RegionCentroids[0] = float32(math.NaN()) },
+		"cluster table padding": func(ix *Index) { ix.BoxMin[clusterEntry(ix.K, 0)] = 1 },
+		"region table padding":  func(ix *Index) { ix.RegionMax[1] = 1 },
+		"duplicate position":    func(ix *Index) { ix.Pos[1] = ix.Pos[0] },
+		"position beyond N":     func(ix *Index) { ix.Pos[0] = uint32(ix.N) },
+		"label 7":               func(ix *Index) { ix.Labels[5] = 7 },
+		"cluster tables short":  func(ix *Index) { ix.Start = ix.Start[:ix.K] },
+		"empty cluster":         func(ix *Index) { ix.Start[1] = ix.Start[0] },
+		"nonzero padding":       func(ix *Index) { ix.Vecs[int(ix.PadStart[1])*Dims-1] = 3 },
+		"vectors truncated":     func(ix *Index) { ix.Vecs = ix.Vecs[:len(ix.Vecs)-1] },
+		"member outside its leaf": func(ix *Index) {
+			lo, hi, lp := ix.leafBoxes(0)
+			hi[2*lp] = lo[2*lp] - 1
+		},
+		"leaf table short": func(ix *Index) { ix.LeafBoxes = ix.LeafBoxes[:len(ix.LeafBoxes)-1] },
 	}
 	for name, f := range damage {
 		ix, err := Build(vecs, labels, assign, 8)

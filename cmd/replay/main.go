@@ -33,6 +33,8 @@ func main() {
 	url := flag.String("url", "", "post the payloads to this running service instead of searching in-process")
 	conns := flag.Int("conns", 8, "with -url: concurrent connections")
 	limit := flag.Int("limit", 0, "replay only the first N payloads (0: all)")
+	passes := flag.Int("passes", 1, "time every search in this many passes over all payloads and also report each query's fastest (filters the machine's noise out of the p99)")
+	huge := flag.Bool("hugepages", true, "copy the artifact into transparent huge pages, as the API does; false maps the file")
 	flag.Parse()
 	if (*artifactPath == "") == (*url == "") || *payloads == "" || flag.NArg() > 0 || *conns < 1 {
 		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N] [-limit N]\n       replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]")
@@ -56,7 +58,11 @@ func main() {
 		return
 	}
 
-	a, err := artifact.Open(*artifactPath)
+	open := artifact.Open
+	if *huge {
+		open = artifact.Load
+	}
+	a, err := open(*artifactPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "replay: %v\n", err)
 		os.Exit(1)
@@ -74,7 +80,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "replay: warning: the payloads' answers were computed against references with sha256 %s, the artifact was built from %x; expect wrong answers\n",
 			p.ReferencesSHA256, a.Meta.Source)
 	}
-	fmt.Printf("replay: artifact %s: %d vectors in %d clusters; %d payloads; kernels %s\n", *artifactPath, a.Index.N, a.Index.K, len(p.Entries), knn.Kernel())
+	fmt.Printf("replay: artifact %s: %d vectors in %d clusters (%.0f MiB in huge pages); %d payloads; kernels %s\n",
+		*artifactPath, a.Index.N, a.Index.K, float64(max(a.HugeBytes(), 0))/(1<<20), len(p.Entries), knn.Kernel())
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -83,7 +90,7 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 	}
-	sum := replay.Run(a.Index, p.Entries, replay.Options{Show: *show, Brute: *brute, Log: os.Stdout})
+	sum := replay.Run(a.Index, p.Entries, replay.Options{Show: *show, Brute: *brute, Log: os.Stdout, Passes: *passes})
 	pprof.StopCPUProfile()
 	if sum.BruteChecked > 0 {
 		fmt.Printf("replay: checked the neighbours of %d payloads against brute force\n", sum.BruteChecked)

@@ -24,6 +24,14 @@ type Options struct {
 	Show  int       // print the first Show wrong answers and errors in detail
 	Brute int       // also check the neighbours of the first Brute payloads against a brute-force scan
 	Log   io.Writer // where details go; nil discards them
+	// Passes > 1 times every search again in Passes-1 further passes over
+	// all payloads and reports, beside the first pass, the quantiles of
+	// each query's fastest pass (BestP50, BestP99). Every pass sweeps the
+	// whole index, so no pass finds the previous query's data in cache;
+	// the fastest of several passes filters out what the machine adds
+	// now and then (interrupts, a virtual CPU descheduled), which decides
+	// a single pass's p99 on a noisy machine.
+	Passes int
 }
 
 // Summary counts what a replay found.
@@ -37,6 +45,9 @@ type Summary struct {
 
 	SearchP50, SearchP99   time.Duration
 	ScannedP50, ScannedP99 int // vectors whose distance was computed
+
+	Passes           int           // passes timed (Options.Passes)
+	BestP50, BestP99 time.Duration // quantiles of each query's fastest pass, when Passes > 1
 }
 
 // OK reports whether every answer was right and nothing failed.
@@ -44,9 +55,13 @@ func (s Summary) OK() bool { return s.Wrong == 0 && s.ScoreMismatch == 0 && s.Er
 
 // String is the one-line summary cmd/replay ends with.
 func (s Summary) String() string {
-	return fmt.Sprintf("replayed %d payloads: %d wrong (FP %d, FN %d), %d fraud_score mismatches, %d errors; search p50 %.1f µs, p99 %.1f µs; vectors scanned p50 %d, p99 %d",
+	line := fmt.Sprintf("replayed %d payloads: %d wrong (FP %d, FN %d), %d fraud_score mismatches, %d errors; search p50 %.1f µs, p99 %.1f µs; vectors scanned p50 %d, p99 %d",
 		s.N, s.Wrong, s.FP, s.FN, s.ScoreMismatch, s.Errors,
 		float64(s.SearchP50)/1e3, float64(s.SearchP99)/1e3, s.ScannedP50, s.ScannedP99)
+	if s.Passes > 1 {
+		line += fmt.Sprintf("; fastest of %d passes per query: p50 %.1f µs, p99 %.1f µs", s.Passes, float64(s.BestP50)/1e3, float64(s.BestP99)/1e3)
+	}
+	return line
 }
 
 // Run replays entries against ix.
@@ -72,6 +87,7 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 		}
 	}
 	var r, b knn.Result
+	var queries [][knn.Dims]int16 // every query that vectorized, for further passes
 	for i, e := range entries {
 		sum.N++
 		v, err := vectorize.Vectorize(e.Request)
@@ -84,6 +100,9 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 		t0 := time.Now()
 		s.Search(q, &r)
 		times = append(times, time.Since(t0))
+		if opt.Passes > 1 {
+			queries = append(queries, *q)
+		}
 		scanned = append(scanned, r.Vectors)
 
 		approved, score := decision.Decide(r.Frauds)
@@ -110,6 +129,18 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 				show("entry %d (%s): search and brute force disagree\n  search %s\n  brute  %s\n", i, requestID(e.Request), describe(r.List()), describe(b.List()))
 			}
 		}
+	}
+	if opt.Passes > 1 {
+		best := slices.Clone(times)
+		for pass := 1; pass < opt.Passes; pass++ {
+			for i := range queries {
+				t0 := time.Now()
+				s.Search(&queries[i], &r)
+				best[i] = min(best[i], time.Since(t0))
+			}
+		}
+		sum.Passes = opt.Passes
+		sum.BestP50, sum.BestP99 = quantile(best, 0.50), quantile(best, 0.99)
 	}
 	sum.SearchP50, sum.SearchP99 = quantile(times, 0.50), quantile(times, 0.99)
 	sum.ScannedP50, sum.ScannedP99 = quantile(scanned, 0.50), quantile(scanned, 0.99)
