@@ -87,6 +87,10 @@ func openFile(path string) (*os.File, int64, error) {
 	return f, size, nil
 }
 
+// loadChunk is how much of the file Load reads before it drops those
+// pages from the page cache.
+const loadChunk = 8 << 20
+
 // hugePage is the size of a transparent huge page on amd64 and arm64
 // with 4 KiB base pages.
 const hugePage = 2 << 20
@@ -102,8 +106,8 @@ const hugePage = 2 << 20
 //
 // The copy is private: two processes loading the same file hold it
 // twice, where Open shares the page cache. Load drops the file's pages
-// from the page cache afterwards (they were charged to this process's
-// memory cgroup while it read them). Where the kernel has transparent
+// from the page cache as it goes (they are charged to this process's
+// memory cgroup while it reads them). Where the kernel has transparent
 // huge pages disabled, Load still works, in ordinary pages; HugeBytes
 // says what the kernel gave.
 func Load(path string) (*Artifact, error) {
@@ -138,11 +142,17 @@ func load(path string) (*Artifact, error) {
 	// Advice only: without transparent huge pages (disabled, or another
 	// kernel) the copy lives in ordinary pages and everything else holds.
 	_ = unix.Madvise(pages, unix.MADV_HUGEPAGE)
-	if _, err := io.ReadFull(f, a.data); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("reading %d bytes: %w", size, err)
+	// Read in pieces, dropping each from the page cache once copied: the
+	// cache pages are charged to this process's memory cgroup, and the
+	// file and its copy together would come close to an API's limit.
+	for off := 0; off < len(a.data); off += loadChunk {
+		end := min(off+loadChunk, len(a.data))
+		if _, err := io.ReadFull(f, a.data[off:end]); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("reading %d bytes at offset %d: %w", end-off, off, err)
+		}
+		_ = unix.Fadvise(int(f.Fd()), int64(off), int64(end-off), unix.FADV_DONTNEED)
 	}
-	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 	if err := a.load(); err != nil {
 		a.Close()
 		return nil, err

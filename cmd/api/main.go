@@ -37,6 +37,7 @@ func main() {
 	warm := flag.Int("warm", 5000, "warm-up searches before /ready says 200")
 	maxConns := flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
 	fdpassPath := flag.String("fdpass", "", "also serve the connections handed over by cmd/lb, registering at this control socket once ready")
+	procs := flag.Int("procs", 2, "threads running Go code (GOMAXPROCS; the environment variable, if set, wins)")
 	huge := flag.Bool("hugepages", true, "copy the artifact into private memory backed by transparent huge pages; false maps the file and shares its page cache (docs/TUNING.md)")
 	floor := flag.Bool("floor", false, "MEASUREMENT ONLY: answer every request with a fixed body, no artifact, no search (the plumbing floor, docs/TUNING.md)")
 	flag.Parse()
@@ -45,12 +46,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: api -artifact index.fknn [-listen host:port | -listen unix:/path] [-metrics host:port]")
 		os.Exit(2)
 	}
-	// Two threads of Go code, whatever the machine: measured against one,
-	// it answers a freshly started stack's first minute of load with a
-	// p99 several times lower, and is no worse once warm (README,
-	// "Runtime settings"). The environment overrides it.
+	// Two threads of Go code by default, whatever the machine: see
+	// docs/TUNING.md for what one and two measured.
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(2)
+		if *procs < 1 {
+			fmt.Fprintln(os.Stderr, "api: -procs must be at least 1")
+			os.Exit(2)
+		}
+		runtime.GOMAXPROCS(*procs)
 	}
 
 	svc := server.New(logger)

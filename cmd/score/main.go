@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"fraudknn/internal/loadtest"
@@ -29,10 +30,10 @@ import (
 
 // options are the command line.
 type options struct {
-	k6, script, payloads, peak, seconds, url, runs string
-	artifact, compose, nginxConf, balancer         string
-	strict, floor                                  bool
-	repeat                                         int
+	k6, script, payloads, peak, seconds, url, runs  string
+	artifact, compose, nginxConf, balancer, apiArgs string
+	strict, floor                                   bool
+	repeat                                          int
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&o.compose, "compose", "", "compose file with the limits, if the stack must be started (default docker-compose.yml, or docker-compose.fdpass.yml with -balancer fdpass)")
 	flag.StringVar(&o.nginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration, if the stack must be started")
 	flag.StringVar(&o.balancer, "balancer", "nginx", "load balancer, if the stack must be started: nginx, or fdpass (cmd/lb)")
+	flag.StringVar(&o.apiArgs, "api-args", "", "extra flags for both API instances, if the stack must be started (for example \"-procs 1\"); how docs/TUNING.md varies one setting at a time")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
 	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
 	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
@@ -144,8 +146,9 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 			Balancer: o.balancer, LB: "bin/lb",
 			Log: log.New(os.Stderr, "stack: ", log.LstdFlags),
 		}
+		cfg.APIArgs = strings.Fields(o.apiArgs)
 		if o.floor {
-			cfg.APIArgs = []string{"-floor"}
+			cfg.APIArgs = append(cfg.APIArgs, "-floor")
 		}
 		s, err := stack.Start(cfg)
 		if err != nil {
