@@ -7,7 +7,8 @@
 //	lb -listen :9999 -control /sockets/lb.sock
 //
 // The APIs register by dialling the control socket (api -fdpass
-// /sockets/lb.sock) once ready. SIGTERM or SIGINT stops it.
+// /sockets/lb.sock) once ready; until one has, connections wait (-wait).
+// It never reads or answers a request itself. SIGTERM or SIGINT stops it.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 func main() {
 	listen := flag.String("listen", ":9999", "TCP address the clients connect to")
 	control := flag.String("control", "/sockets/lb.sock", "Unix socket the APIs register at")
+	wait := flag.Duration("wait", fdpass.DefaultWait, "how long a connection waits for an API to register when none is; then it is closed")
 	flag.Parse()
 	logger := log.New(os.Stderr, "lb: ", log.LstdFlags|log.Lmicroseconds)
 	if flag.NArg() > 0 {
@@ -54,6 +56,7 @@ func main() {
 		logger.Fatalf("cannot listen on %s: %v", *listen, err)
 	}
 	b := fdpass.NewBalancer(logger)
+	b.Wait = *wait
 	go func() { logger.Fatalf("control socket: %v", b.ServeControl(cl)) }()
 	go func() { logger.Fatalf("listener: %v", b.Serve(ln)) }()
 	logger.Printf("handing connections from %s to the APIs registered at %s", *listen, *control)
@@ -61,6 +64,6 @@ func main() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	sig := <-stop
-	logger.Printf("%v: stopping after %d connections handed, %d refused", sig, b.Handed.Load(), b.Refused.Load())
+	logger.Printf("%v: stopping after %d connections handed, %d closed for want of an API", sig, b.Handed.Load(), b.Dropped.Load())
 	os.Remove(*control)
 }

@@ -48,11 +48,11 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct{ name, from, to, want string }{
-		{"over the CPU budget", `cpus: "0.2"`, `cpus: "0.3"`, "CPUs; the budget"},
+		{"over the CPU budget", `cpus: "0.3"`, `cpus: "0.4"`, "CPUs; the budget"},
 		{"over the memory budget", "memory: 30MB", "memory: 40MB", "MiB; the budget"},
 		{"privileged", "read_only: true", "read_only: true\n    privileged: true", "privileged"},
-		{"host network", "networks:\n      - backend\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "network_mode: host\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "network_mode"},
-		{"seccomp override", "- no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "- no-new-privileges:true\n      - seccomp=unconfined\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.2\"", "seccomp"},
+		{"host network", "networks:\n      - backend\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "network_mode: host\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "network_mode"},
+		{"seccomp override", "- no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "- no-new-privileges:true\n      - seccomp=unconfined\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "seccomp"},
 		{"root API", `user: "65534:65534"`, `user: "0:0"`, "runs as root"},
 		{"writable API", "read_only: true", "read_only: false", "read_only"},
 		{"added capability", "read_only: true", "read_only: true\n    cap_add: [NET_ADMIN]", "capabilities"},

@@ -8,10 +8,13 @@
 //
 // An API registers by dialling the balancer's control socket once it is
 // ready (Receive does that, and dials again when the connection drops);
-// the balancer hands connections round robin to the APIs registered and
-// answers 503 itself while none is. A connection stays with the API it
-// was handed to: if that API dies, its clients' connections break, where
-// nginx would retry their requests on the other instance.
+// the balancer hands connections round robin to the APIs registered.
+// While none is, a connection waits (up to Balancer.Wait) for one to
+// register, and is closed if none does: the balancer never reads a
+// request nor answers one itself, as the contest asks of a load balancer.
+// A connection stays with the API it was handed to: if that API dies,
+// its clients' connections break, where nginx would retry their requests
+// on the other instance.
 package fdpass
 
 import (
@@ -28,21 +31,29 @@ import (
 
 // Balancer hands accepted connections to registered APIs.
 type Balancer struct {
-	mu   sync.Mutex
-	apis []*net.UnixConn
-	next int
-	log  *log.Logger
+	mu         sync.Mutex
+	apis       []*net.UnixConn
+	next       int
+	registered chan struct{} // closed at the next registration; nil while APIs are registered
+	log        *log.Logger
+
+	// Wait is how long a connection waits for an API to register when
+	// none is; then it is closed.
+	Wait time.Duration
 
 	Handed  atomic.Int64 // connections handed to an API
-	Refused atomic.Int64 // connections answered 503 because no API was registered
+	Dropped atomic.Int64 // connections closed because no API registered within Wait
 }
+
+// DefaultWait is a new Balancer's Wait.
+const DefaultWait = 10 * time.Second
 
 // NewBalancer returns a Balancer with no API registered.
 func NewBalancer(logger *log.Logger) *Balancer {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
-	return &Balancer{log: logger}
+	return &Balancer{log: logger, Wait: DefaultWait}
 }
 
 // APIs returns how many APIs are registered.
@@ -62,6 +73,10 @@ func (b *Balancer) ServeControl(ln *net.UnixListener) error {
 		b.mu.Lock()
 		b.apis = append(b.apis, c)
 		n := len(b.apis)
+		if b.registered != nil {
+			close(b.registered) // wakes the connections waiting for an API
+			b.registered = nil
+		}
 		b.mu.Unlock()
 		b.log.Printf("an API registered; %d registered", n)
 		// An API never writes on its control connection: a read returns
@@ -107,28 +122,65 @@ func (b *Balancer) Serve(ln *net.TCPListener) error {
 	}
 }
 
-// refusal is the answer to a client while no API is registered.
-var refusal = func() []byte {
-	body := `{"error":"no API instance is ready"}`
-	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-}()
-
-// hand sends c to the next registered API, trying each once, and closes
-// its own copy; with none registered it answers 503 and closes.
+// hand sends c to the next registered API and closes its own copy; with
+// none registered, c waits for one in a goroutine of its own.
 func (b *Balancer) hand(c *net.TCPConn) {
-	defer c.Close()
+	if b.send(c) {
+		c.Close()
+		return
+	}
+	go b.await(c)
+}
+
+// await hands c over once an API registers, or closes it after b.Wait.
+func (b *Balancer) await(c *net.TCPConn) {
+	deadline := time.NewTimer(b.Wait)
+	defer deadline.Stop()
+	for {
+		if ch := b.waitRegistration(); ch != nil {
+			select {
+			case <-ch:
+			case <-deadline.C:
+				b.Dropped.Add(1)
+				c.Close()
+				return
+			}
+		}
+		if b.send(c) {
+			c.Close()
+			return
+		}
+	}
+}
+
+// waitRegistration returns a channel closed at the next registration, or
+// nil if an API is registered now.
+func (b *Balancer) waitRegistration() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.apis) > 0 {
+		return nil
+	}
+	if b.registered == nil {
+		b.registered = make(chan struct{})
+	}
+	return b.registered
+}
+
+// send passes c's descriptor to the next registered API, trying each
+// once and forgetting those that are gone. It reports false when no API
+// is registered; true when c was handed over, or cannot be (then there
+// is nothing more to do with it but close it).
+func (b *Balancer) send(c *net.TCPConn) bool {
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return
+		return true
 	}
 	for {
 		b.mu.Lock()
 		if len(b.apis) == 0 {
 			b.mu.Unlock()
-			b.Refused.Add(1)
-			c.SetWriteDeadline(time.Now().Add(time.Second))
-			c.Write(refusal)
-			return
+			return false
 		}
 		b.next = (b.next + 1) % len(b.apis)
 		api := b.apis[b.next]
@@ -137,11 +189,11 @@ func (b *Balancer) hand(c *net.TCPConn) {
 		if err := raw.Control(func(fd uintptr) {
 			_, _, sendErr = api.WriteMsgUnix([]byte{0}, syscall.UnixRights(int(fd)), nil)
 		}); err != nil {
-			return
+			return true
 		}
 		if sendErr == nil {
 			b.Handed.Add(1)
-			return
+			return true
 		}
 		// The API is gone: forget it and try the next one.
 		if b.drop(api) {

@@ -1,13 +1,10 @@
 package fdpass
 
 import (
-	"bufio"
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -74,18 +71,35 @@ func waitAPIs(t *testing.T, b *Balancer, n int) {
 	}
 }
 
-func TestNoAPIMeans503(t *testing.T) {
+// TestNoAPIWaits connects while no API is registered: the connection
+// waits and goes to the API that registers later, and the balancer
+// writes nothing of its own.
+func TestNoAPIWaits(t *testing.T) {
+	b, addr, ctl := start(t)
+	got := make(chan string, 1)
+	go func() { got <- ask(t, addr) }()
+	for deadline := time.Now().Add(5 * time.Second); b.waiting() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection is not waiting for an API")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	api(t, ctl, "late")
+	if s := <-got; s != "late" {
+		t.Fatalf("the waiting connection got %q; want the API that registered", s)
+	}
+}
+
+// TestNoAPICloses: with no API within Wait, the connection is closed
+// without a byte written.
+func TestNoAPICloses(t *testing.T) {
 	b, addr, _ := start(t)
-	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(ask(t, addr))), nil)
-	if err != nil {
-		t.Fatalf("the refusal is not an HTTP response: %v", err)
+	b.Wait = 100 * time.Millisecond
+	if s := ask(t, addr); s != "" {
+		t.Fatalf("with no API the balancer wrote %q; want nothing", s)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 503 || string(body) != `{"error":"no API instance is ready"}` {
-		t.Fatalf("with no API: %d %s", resp.StatusCode, body)
-	}
-	if b.Refused.Load() != 1 {
-		t.Fatalf("Refused = %d, want 1", b.Refused.Load())
+	if b.Dropped.Load() != 1 {
+		t.Fatalf("Dropped = %d, want 1", b.Dropped.Load())
 	}
 }
 
@@ -127,4 +141,15 @@ func TestAPIBeforeBalancer(t *testing.T) {
 	defer cl.Close()
 	go b.ServeControl(cl)
 	waitAPIs(t, b, 1)
+}
+
+// waiting reports whether a connection waits for an API: the balancer
+// has made the channel it closes at the next registration.
+func (b *Balancer) waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.registered != nil {
+		return 1
+	}
+	return 0
 }
