@@ -39,16 +39,13 @@ faults: build artifact nginx k6
 soak: build artifact nginx k6
 	bin/faults -fault soak -rate 900 -seconds 600
 
-# Every fuzz target for FUZZTIME each (CI: 20s; before a release: 10m).
+# Every fuzz target for FUZZTIME each (CI: 20s; before a release: 10m);
+# scripts/fuzz.sh says which failures are findings.
 FUZZTIME ?= 20s
 FUZZ_TARGETS = vectorize:FuzzVectorize vectorize:FuzzVectorizeFields artifact:FuzzOpen artifact:FuzzOpenSealed \
 	internal/server:FuzzHandler internal/server:FuzzRawRequest knn:FuzzScanKernel knn:FuzzBoundsKernel knn:FuzzCentroidKernel knn:FuzzNearestTwoKernel
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; fn=$${t##*:}; \
-	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
-	done
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # k6, pinned, built into a project-local folder the first time.
 k6:
