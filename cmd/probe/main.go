@@ -1,0 +1,150 @@
+// Command probe measures what this machine costs a request before any of
+// fraudknn's code runs, so that latency figures can be read against it:
+//
+//	go run ./cmd/probe
+//
+// It reports two things. The round trip of a few bytes between two
+// processes over a Unix socket, at several request rates: every request
+// through the stack makes two such round trips at least (client and
+// balancer, balancer and API). And how much time a busy loop loses to
+// the kernel and the hypervisor: a loop that reads the clock without
+// pause and counts the gaps, which decide the p99 of any short task.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+func main() {
+	echo := flag.String("echo", "", "internal: serve as the echo process on this socket")
+	seconds := flag.Float64("seconds", 3, "length of each measurement")
+	flag.Parse()
+	if *echo != "" {
+		serveEcho(*echo)
+		return
+	}
+	d := time.Duration(*seconds * float64(time.Second))
+	if err := roundTrips(d); err != nil {
+		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+		os.Exit(1)
+	}
+	gaps(d)
+}
+
+// serveEcho answers every read on the socket's one connection with the
+// same bytes.
+func serveEcho(path string) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: echo: %v\n", err)
+		os.Exit(1)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		os.Exit(1)
+	}
+	buf := make([]byte, 64)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// roundTrips starts an echo process and times round trips to it, one
+// every gap, for each gap.
+func roundTrips(d time.Duration) error {
+	dir, err := os.MkdirTemp("", "probe")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "echo.sock")
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "-echo", path)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Process.Kill()
+	var c net.Conn
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c, err = net.Dial("unix", path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the echo process did not listen: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	for _, gap := range []time.Duration{100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond} {
+		n := int(d / gap)
+		times := make([]time.Duration, 0, n)
+		for i := 0; i < n; i++ {
+			t0 := time.Now()
+			if _, err := c.Write(buf[:10]); err != nil {
+				return err
+			}
+			if _, err := c.Read(buf); err != nil {
+				return err
+			}
+			times = append(times, time.Since(t0))
+			time.Sleep(gap)
+		}
+		slices.Sort(times)
+		fmt.Printf("unix-socket round trip between two processes, one every %v: p50 %v, p99 %v, p99.9 %v, max %v (%d round trips)\n",
+			gap, round(times[n/2]), round(times[n*99/100]), round(times[n*999/1000]), round(times[n-1]), n)
+	}
+	return nil
+}
+
+// gaps reads the clock in a loop for d and reports the pauses over 5 µs:
+// time the loop did not run.
+func gaps(d time.Duration) {
+	const min = 5 * time.Microsecond
+	var pauses []time.Duration
+	var lost time.Duration
+	start := time.Now()
+	last := start
+	for last.Sub(start) < d {
+		now := time.Now()
+		if g := now.Sub(last); g > min {
+			pauses = append(pauses, g)
+			lost += g
+		}
+		last = now
+	}
+	elapsed := last.Sub(start)
+	if len(pauses) == 0 {
+		fmt.Printf("busy loop: no pause over %v in %v\n", min, round(elapsed))
+		return
+	}
+	slices.Sort(pauses)
+	n := len(pauses)
+	fmt.Printf("busy loop: %d pauses over %v in %v (one every %v), %.1f%% of the time lost; pauses p50 %v, p99 %v, max %v\n",
+		n, min, round(elapsed), round(elapsed/time.Duration(n)), 100*float64(lost)/float64(elapsed),
+		round(pauses[n/2]), round(pauses[n*99/100]), round(pauses[n-1]))
+}
+
+func round(d time.Duration) time.Duration {
+	if d > time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(100 * time.Nanosecond)
+}
