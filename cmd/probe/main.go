@@ -14,6 +14,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,20 +24,23 @@ import (
 )
 
 func main() {
-	echo := flag.String("echo", "", "internal: serve as the echo process on this socket")
-	seconds := flag.Float64("seconds", 3, "length of each measurement")
-	flag.Parse()
-	if *echo != "" {
-		serveEcho(*echo)
+	if path := os.Getenv(echoEnv); path != "" {
+		serveEcho(path)
 		return
 	}
+	seconds := flag.Float64("seconds", 3, "length of each measurement")
+	flag.Parse()
 	d := time.Duration(*seconds * float64(time.Second))
-	if err := roundTrips(d); err != nil {
+	if err := roundTrips(os.Stdout, d); err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		os.Exit(1)
 	}
-	gaps(d)
+	gaps(os.Stdout, d)
 }
+
+// echoEnv names the socket on which a copy of this program, started by
+// roundTrips, serves as the echo process.
+const echoEnv = "FRAUDKNN_PROBE_ECHO"
 
 // serveEcho answers every read on the socket's one connection with the
 // same bytes.
@@ -63,8 +67,8 @@ func serveEcho(path string) {
 }
 
 // roundTrips starts an echo process and times round trips to it, one
-// every gap, for each gap.
-func roundTrips(d time.Duration) error {
+// every gap, for each gap, and writes a line per gap to w.
+func roundTrips(w io.Writer, d time.Duration) error {
 	dir, err := os.MkdirTemp("", "probe")
 	if err != nil {
 		return err
@@ -75,7 +79,8 @@ func roundTrips(d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "-echo", path)
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), echoEnv+"="+path)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err
@@ -94,7 +99,7 @@ func roundTrips(d time.Duration) error {
 	defer c.Close()
 	buf := make([]byte, 64)
 	for _, gap := range []time.Duration{100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond} {
-		n := int(d / gap)
+		n := max(int(d/gap), 1)
 		times := make([]time.Duration, 0, n)
 		for i := 0; i < n; i++ {
 			t0 := time.Now()
@@ -108,15 +113,15 @@ func roundTrips(d time.Duration) error {
 			time.Sleep(gap)
 		}
 		slices.Sort(times)
-		fmt.Printf("unix-socket round trip between two processes, one every %v: p50 %v, p99 %v, p99.9 %v, max %v (%d round trips)\n",
+		fmt.Fprintf(w, "unix-socket round trip between two processes, one every %v: p50 %v, p99 %v, p99.9 %v, max %v (%d round trips)\n",
 			gap, round(times[n/2]), round(times[n*99/100]), round(times[n*999/1000]), round(times[n-1]), n)
 	}
 	return nil
 }
 
 // gaps reads the clock in a loop for d and reports the pauses over 5 µs:
-// time the loop did not run.
-func gaps(d time.Duration) {
+// time the loop did not run, in a line written to w.
+func gaps(w io.Writer, d time.Duration) {
 	const min = 5 * time.Microsecond
 	var pauses []time.Duration
 	var lost time.Duration
@@ -132,12 +137,12 @@ func gaps(d time.Duration) {
 	}
 	elapsed := last.Sub(start)
 	if len(pauses) == 0 {
-		fmt.Printf("busy loop: no pause over %v in %v\n", min, round(elapsed))
+		fmt.Fprintf(w, "busy loop: no pause over %v in %v\n", min, round(elapsed))
 		return
 	}
 	slices.Sort(pauses)
 	n := len(pauses)
-	fmt.Printf("busy loop: %d pauses over %v in %v (one every %v), %.1f%% of the time lost; pauses p50 %v, p99 %v, max %v\n",
+	fmt.Fprintf(w, "busy loop: %d pauses over %v in %v (one every %v), %.1f%% of the time lost; pauses p50 %v, p99 %v, max %v\n",
 		n, min, round(elapsed), round(elapsed/time.Duration(n)), 100*float64(lost)/float64(elapsed),
 		round(pauses[n/2]), round(pauses[n*99/100]), round(pauses[n-1]))
 }
