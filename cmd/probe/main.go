@@ -52,6 +52,7 @@ func serveEcho(path string) {
 	}
 	c, err := ln.Accept()
 	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: echo: %v\n", err)
 		os.Exit(1)
 	}
 	buf := make([]byte, 64)
@@ -85,7 +86,10 @@ func roundTrips(w io.Writer, d time.Duration) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer cmd.Process.Kill()
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
 	var c net.Conn
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		if c, err = net.Dial("unix", path); err == nil {
@@ -122,14 +126,14 @@ func roundTrips(w io.Writer, d time.Duration) error {
 // gaps reads the clock in a loop for d and reports the pauses over 5 µs:
 // time the loop did not run, in a line written to w.
 func gaps(w io.Writer, d time.Duration) {
-	const min = 5 * time.Microsecond
+	const minPause = 5 * time.Microsecond
 	var pauses []time.Duration
 	var lost time.Duration
 	start := time.Now()
 	last := start
 	for last.Sub(start) < d {
 		now := time.Now()
-		if g := now.Sub(last); g > min {
+		if g := now.Sub(last); g > minPause {
 			pauses = append(pauses, g)
 			lost += g
 		}
@@ -137,13 +141,13 @@ func gaps(w io.Writer, d time.Duration) {
 	}
 	elapsed := last.Sub(start)
 	if len(pauses) == 0 {
-		fmt.Fprintf(w, "busy loop: no pause over %v in %v\n", min, round(elapsed))
+		fmt.Fprintf(w, "busy loop: no pause over %v in %v\n", minPause, round(elapsed))
 		return
 	}
 	slices.Sort(pauses)
 	n := len(pauses)
 	fmt.Fprintf(w, "busy loop: %d pauses over %v in %v (one every %v), %.1f%% of the time lost; pauses p50 %v, p99 %v, max %v\n",
-		n, min, round(elapsed), round(elapsed/time.Duration(n)), 100*float64(lost)/float64(elapsed),
+		n, minPause, round(elapsed), round(elapsed/time.Duration(n)), 100*float64(lost)/float64(elapsed),
 		round(pauses[n/2]), round(pauses[n*99/100]), round(pauses[n-1]))
 }
 
