@@ -43,7 +43,12 @@ func main() {
 // (|diff| ≤ 20000), VPMADDWD of a pair of differences is at most
 // 2·20000² = 8·10⁸, and the sum of 7 pairs is at most 2.0·10⁹ < 2³¹: no
 // step wraps or saturates.
-func squaredDistances16(diff func(d int) VecVirtual) (VecVirtual, VecVirtual) {
+//
+// If partial is not nil, it is called after each pair of rows but the
+// last with the two accumulators, which hold partial sums of the
+// distances (every term is a square, so a partial sum never exceeds the
+// distance).
+func squaredDistances16(diff func(d int) VecVirtual, partial func(pairs int, accLo, accHi VecVirtual)) (VecVirtual, VecVirtual) {
 	// VPUNPCK interleaves within each 128-bit half, so accLo gathers
 	// columns 0–3 and 8–11, accHi columns 4–7 and 12–15.
 	accLo, accHi := YMM(), YMM()
@@ -58,6 +63,9 @@ func squaredDistances16(diff func(d int) VecVirtual) (VecVirtual, VecVirtual) {
 		VPMADDWD(hi, hi, hi)
 		VPADDD(lo, accLo, accLo)
 		VPADDD(hi, accHi, accHi)
+		if partial != nil && d+2 < dims {
+			partial(d/2+1, accLo, accHi)
+		}
 	}
 	first, second := YMM(), YMM()
 	VPERM2I128(U8(0x20), accHi, accLo, first)  // columns 0–3, 4–7
@@ -121,6 +129,10 @@ func appendIndices(name string, mask GPVirtual, j, cand, count Register) {
 	Label(name + "_bits_done")
 }
 
+// scanExitPairs is the last pair of rows after which the scan checks
+// whether a group of 16 can be left early.
+const scanExitPairs = 6
+
 func scanBlock() {
 	TEXT("scanBlockAVX2", NOSPLIT, "func(qb *[14][16]int16, block *int16, stride int, n int, bound uint32, dist *uint32, cand *uint32) int")
 	Pragma("noescape")
@@ -154,6 +166,19 @@ func scanBlock() {
 		VMOVDQU(Mem{Base: row}, v)
 		VPSUBW(qb.Offset(32*d), v, v)
 		return v
+	}, func(pairs int, accLo, accHi VecVirtual) {
+		// Once every one of the 16 partial sums exceeds the bound, no
+		// column of the group is a candidate: skip its other rows.
+		if pairs > scanExitPairs {
+			return
+		}
+		least, gt := YMM(), YMM()
+		VPMINSD(accLo, accHi, least)
+		VPCMPGTD(bound, least, gt) // partial sum > bound, all 8 lanes?
+		lanes := GP32()
+		VMOVMSKPS(gt, lanes)
+		CMPL(lanes, U8(0xff))
+		JE(LabelRef("scan_next"))
 	})
 	VMOVDQU(first, Mem{Base: dist, Index: j, Scale: 4})
 	VMOVDQU(second, Mem{Base: dist, Index: j, Scale: 4, Disp: 32})
@@ -161,6 +186,7 @@ func scanBlock() {
 	passMask(first, second, bound, mask)
 	limitMask(mask, j, n)
 	appendIndices("scan", mask, j, cand, count)
+	Label("scan_next")
 	ADDQ(U8(group), j)
 	CMPQ(j, n)
 	JB(LabelRef("scan_loop"))
@@ -209,7 +235,7 @@ func boxBounds() {
 		VPMINSW(Mem{Base: hrow}, q, b)
 		VPSUBW(b, a, a)
 		return a
-	})
+	}, nil)
 	VMOVDQU(first, Mem{Base: dst, Index: c, Scale: 4})
 	VMOVDQU(second, Mem{Base: dst, Index: c, Scale: 4, Disp: 32})
 	mask := GP64()

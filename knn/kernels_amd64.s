@@ -35,6 +35,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     64(AX), Y3, Y3
@@ -47,6 +52,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     128(AX), Y3, Y3
@@ -59,6 +69,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     192(AX), Y3, Y3
@@ -71,6 +86,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     256(AX), Y3, Y3
@@ -83,6 +103,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     320(AX), Y3, Y3
@@ -95,6 +120,11 @@ scan_loop:
 	VPMADDWD   Y3, Y3, Y3
 	VPADDD     Y5, Y1, Y1
 	VPADDD     Y3, Y2, Y2
+	VPMINSD    Y1, Y2, Y3
+	VPCMPGTD   Y0, Y3, Y3
+	VMOVMSKPS  Y3, R12
+	CMPL       R12, $0xff
+	JE         scan_next
 	ADDQ       DX, R11
 	VMOVDQU    (R11), Y3
 	VPSUBW     384(AX), Y3, Y3
@@ -138,6 +168,7 @@ scan_bits:
 	JMP   scan_bits
 
 scan_bits_done:
+scan_next:
 	ADDQ $0x10, R10
 	CMPQ R10, BX
 	JB   scan_loop

@@ -18,13 +18,15 @@ type queryFloats [Dims][8]float32
 type kernelSet struct {
 	name string
 
-	// scan writes to dist[j] the exact squared distance from the query to
-	// column j of a block of 14 rows of row stride stride, for every j < n
-	// (the block may start anywhere in a cluster's rows, but its first row
-	// must hold n rounded up to Group columns), and to cand the indices j < n with
-	// dist[j] ≤ bound, in increasing order; it returns their number.
-	// dist and cand need room for stride entries: a kernel may write up to
-	// the padded size.
+	// scan writes to cand the indices j < n, in increasing order, of the
+	// columns of a block of 14 rows of row stride stride whose exact
+	// squared distance from the query is ≤ bound, and that distance to
+	// dist[j]; it returns their number. (The block may start anywhere in
+	// a cluster's rows, but its first row must hold n rounded up to Group
+	// columns.) Other entries of dist are unspecified: a kernel may stop
+	// computing a column once a partial sum exceeds bound. dist and cand
+	// need room for stride entries: a kernel may write up to the padded
+	// size.
 	scan func(qb *queryBlock, block []int16, stride, n int, bound uint32, dist, cand []uint32) int
 
 	// bounds writes to dst[c] the exact squared distance from the query to

@@ -93,7 +93,13 @@ func checkScan(t *testing.T, ks *kernelSet, q *[Dims]int16, block []int16, strid
 	gotDist, gotCand := make([]uint32, stride), make([]uint32, stride)
 	wn := generic.scan(qb, block, stride, n, bound, wantDist, wantCand)
 	gn := ks.scan(qb, block, stride, n, bound, gotDist, gotCand)
-	if !slices.Equal(wantDist[:n], gotDist[:n]) || !slices.Equal(wantCand[:wn], gotCand[:gn]) {
+	// Only the candidates' distances are defined: a kernel may leave a
+	// group early once no member of it can pass.
+	same := slices.Equal(wantCand[:wn], gotCand[:gn])
+	for _, j := range wantCand[:wn] {
+		same = same && gotDist[j] == wantDist[j]
+	}
+	if !same {
 		t.Fatalf("%s scan n=%d stride=%d bound=%d q=%v:\n got dist %v cand %v\nwant dist %v cand %v",
 			ks.name, n, stride, bound, q, gotDist[:n], gotCand[:gn], wantDist[:n], wantCand[:wn])
 	}
