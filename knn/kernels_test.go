@@ -137,6 +137,45 @@ func TestScanLargestDistance(t *testing.T) {
 	}
 }
 
+// TestScanEarlyExit builds groups in which every member but one is over
+// the bound after the first pairs of dimensions, so that a kernel which
+// leaves a group early must still keep the one member whose distance
+// builds up only in the last dimensions, equal to the bound, and must not
+// keep a member whose partial sums stay under the bound until the last
+// pair pushes it over.
+func TestScanEarlyExit(t *testing.T) {
+	const bound = 4 * 5000 * 5000
+	var q [Dims]int16 // all zeros
+	for _, late := range []int{0, 7, 15} {
+		block := make([]int16, Dims*Group*2)
+		const stride = 2 * Group
+		for j := 0; j < 2*Group; j++ {
+			block[0*stride+j], block[1*stride+j] = MaxValue, MaxValue // over the bound after the first pair
+		}
+		// Member late of the first group: nothing in the first ten
+		// dimensions, then 5000 in the last four: exactly the bound.
+		// Member late of the second group: one more in dimension 13, over
+		// the bound only in the last pair.
+		for d := 10; d < Dims; d++ {
+			block[d*stride+late] = 5000
+			block[d*stride+Group+late] = 5000
+		}
+		for _, j := range []int{late, Group + late} {
+			block[0*stride+j], block[1*stride+j] = 0, 0
+		}
+		block[13*stride+Group+late] = 5001
+		for _, ks := range kernelSets() {
+			qb, _ := fillQuery(&q)
+			dist, cand := make([]uint32, stride), make([]uint32, stride)
+			n := ks.scan(qb, block, stride, 2*Group, bound, dist, cand)
+			if n != 1 || cand[0] != uint32(late) || dist[late] != bound {
+				t.Errorf("%s, member %d: candidates %v (distances %v); want only %d at %d",
+					ks.name, late, cand[:n], dist, late, bound)
+			}
+		}
+	}
+}
+
 func TestBoundsKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	for _, ks := range kernelSets() {
