@@ -48,7 +48,7 @@ func main() {
 // last with the two accumulators, which hold partial sums of the
 // distances (every term is a square, so a partial sum never exceeds the
 // distance).
-func squaredDistances16(diff func(d int) VecVirtual, partial func(pairs int, accLo, accHi VecVirtual)) (VecVirtual, VecVirtual) {
+func squaredDistances16(diff func(d int) VecVirtual, partial func(accLo, accHi VecVirtual)) (VecVirtual, VecVirtual) {
 	// VPUNPCK interleaves within each 128-bit half, so accLo gathers
 	// columns 0–3 and 8–11, accHi columns 4–7 and 12–15.
 	accLo, accHi := YMM(), YMM()
@@ -64,7 +64,7 @@ func squaredDistances16(diff func(d int) VecVirtual, partial func(pairs int, acc
 		VPADDD(lo, accLo, accLo)
 		VPADDD(hi, accHi, accHi)
 		if partial != nil && d+2 < dims {
-			partial(d/2+1, accLo, accHi)
+			partial(accLo, accHi)
 		}
 	}
 	first, second := YMM(), YMM()
@@ -129,10 +129,6 @@ func appendIndices(name string, mask GPVirtual, j, cand, count Register) {
 	Label(name + "_bits_done")
 }
 
-// scanExitPairs is the last pair of rows after which the scan checks
-// whether a group of 16 can be left early.
-const scanExitPairs = 6
-
 func scanBlock() {
 	TEXT("scanBlockAVX2", NOSPLIT, "func(qb *[14][16]int16, block *int16, stride int, n int, bound uint32, dist *uint32, cand *uint32) int")
 	Pragma("noescape")
@@ -166,12 +162,9 @@ func scanBlock() {
 		VMOVDQU(Mem{Base: row}, v)
 		VPSUBW(qb.Offset(32*d), v, v)
 		return v
-	}, func(pairs int, accLo, accHi VecVirtual) {
+	}, func(accLo, accHi VecVirtual) {
 		// Once every one of the 16 partial sums exceeds the bound, no
 		// column of the group is a candidate: skip its other rows.
-		if pairs > scanExitPairs {
-			return
-		}
 		least, gt := YMM(), YMM()
 		VPMINSD(accLo, accHi, least)
 		VPCMPGTD(bound, least, gt) // partial sum > bound, all 8 lanes?
