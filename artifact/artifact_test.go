@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"fraudknn/internal/hugemem"
 	"fraudknn/knn"
 )
 
@@ -118,7 +119,7 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 			t.Fatalf("query %v: %v from memory, %v from the file", q, r1.List(), r2.List())
 		}
 	}
-	if h := a.HugeBytes(); h < 0 || h > a.Size+hugePage {
+	if h := a.HugeBytes(); h < 0 || h > a.Size+hugemem.PageSize {
 		t.Errorf("HugeBytes = %d for a %d-byte artifact", h, a.Size)
 	}
 }
@@ -142,25 +143,6 @@ func TestLoadIsReadOnly(t *testing.T) {
 	}
 }
 
-func TestSmapsHuge(t *testing.T) {
-	smaps := `7f0000000000-7f0000400000 r--p 00000000 00:00 0
-Size:               4096 kB
-AnonHugePages:      2048 kB
-VmFlags: rd mr mw me ac hg
-7f0000400000-7f0000600000 rw-p 00000000 00:00 0
-AnonHugePages:      2048 kB
-`
-	if got := smapsHuge([]byte(smaps), 0x7f0000000000); got != 2<<20 {
-		t.Errorf("first mapping: %d huge bytes, want %d", got, 2<<20)
-	}
-	if got := smapsHuge([]byte(smaps), 0x7f0000100000); got != -1 {
-		t.Errorf("an address no mapping starts at: %d, want -1", got)
-	}
-}
-
-// rewrite changes a copy of the artifact at path with f and returns the
-// copy's path. fixCRC recomputes the header checksum afterwards, so that
-// the checks behind it are reached.
 func rewrite(t *testing.T, path string, fixCRC bool, f func(b []byte) []byte) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

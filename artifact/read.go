@@ -6,12 +6,10 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"fraudknn/internal/hugemem"
 	"fraudknn/knn"
 )
 
@@ -22,8 +20,8 @@ type Artifact struct {
 	Meta  Meta
 	Size  int64 // bytes of the file
 
-	data   []byte // the file's bytes
-	region []byte // what to unmap: data itself, or the larger region it sits in
+	data []byte          // the file's bytes: the mapped file (Open) or mem.Data (Load)
+	mem  *hugemem.Memory // Load's copy; nil for Open
 }
 
 // RebuildHint says how to make a good artifact; errors from Open end with it.
@@ -52,7 +50,7 @@ func open(path string) (*Artifact, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping %d bytes: %w", size, err)
 	}
-	a := &Artifact{Size: size, data: data, region: data}
+	a := &Artifact{Size: size, data: data}
 	if err := a.load(); err != nil {
 		a.Close()
 		return nil, err
@@ -91,10 +89,6 @@ func openFile(path string) (*os.File, int64, error) {
 // pages from the page cache.
 const loadChunk = 8 << 20
 
-// hugePage is the size of a transparent huge page on amd64 and arm64
-// with 4 KiB base pages.
-const hugePage = 2 << 20
-
 // Load reads the artifact at path into private memory of this process,
 // asks the kernel to back it with transparent huge pages, checks it as
 // Open does, and makes it read-only. The search reaches random places of
@@ -124,24 +118,11 @@ func load(path string) (*Artifact, error) {
 		return nil, err
 	}
 	defer f.Close()
-	// A region one huge page larger than needed, so that the data can
-	// start on a huge-page boundary; the untouched slack costs nothing.
-	// The data and the pages around it are whole huge pages: advice and
-	// protection then cover whole pages, which the kernel need not split.
-	whole := (int(size) + hugePage - 1) / hugePage * hugePage
-	region, err := unix.Mmap(-1, 0, whole+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, err := hugemem.Alloc(int(size))
 	if err != nil {
-		return nil, fmt.Errorf("allocating %d bytes: %w", size, err)
+		return nil, err
 	}
-	skip := 0
-	if r := int(uintptr(unsafe.Pointer(&region[0])) % hugePage); r != 0 {
-		skip = hugePage - r
-	}
-	pages := region[skip : skip+whole]
-	a := &Artifact{Size: size, data: pages[:size], region: region}
-	// Advice only: without transparent huge pages (disabled, or another
-	// kernel) the copy lives in ordinary pages and everything else holds.
-	_ = unix.Madvise(pages, unix.MADV_HUGEPAGE)
+	a := &Artifact{Size: size, data: mem.Data, mem: mem}
 	// Read in pieces, dropping each from the page cache once copied: the
 	// cache pages are charged to this process's memory cgroup, and the
 	// file and its copy together would come close to an API's limit.
@@ -157,9 +138,9 @@ func load(path string) (*Artifact, error) {
 		a.Close()
 		return nil, err
 	}
-	if err := unix.Mprotect(pages, unix.PROT_READ); err != nil {
+	if err := mem.ReadOnly(); err != nil {
 		a.Close()
-		return nil, fmt.Errorf("making the copy read-only: %w", err)
+		return nil, err
 	}
 	return a, nil
 }
@@ -168,46 +149,7 @@ func load(path string) (*Artifact, error) {
 // huge pages, as /proc/self/smaps reports it, or -1 when it cannot tell.
 // A mapped artifact (Open) normally has none.
 func (a *Artifact) HugeBytes() int64 {
-	if a.data == nil {
-		return -1
-	}
-	b, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		return -1
-	}
-	return smapsHuge(b, uintptr(unsafe.Pointer(&a.data[0])))
-}
-
-// smapsHuge returns the AnonHugePages and FilePmdMapped bytes of the
-// mapping that starts at addr in the smaps text b, or -1 if b has no
-// such mapping.
-func smapsHuge(b []byte, addr uintptr) int64 {
-	want := strconv.FormatUint(uint64(addr), 16) + "-"
-	found := false
-	var total int64
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		if strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			if found {
-				break // the next mapping
-			}
-			found = strings.HasPrefix(fields[0], want)
-			continue
-		}
-		if found && len(fields) >= 2 && (fields[0] == "AnonHugePages:" || fields[0] == "FilePmdMapped:") {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err == nil {
-				total += kb << 10
-			}
-		}
-	}
-	if !found {
-		return -1
-	}
-	return total
+	return hugemem.Backed(a.data)
 }
 
 func (a *Artifact) load() error {
@@ -252,11 +194,13 @@ func (a *Artifact) load() error {
 // Close unmaps the file or frees the copy. The Index must not be used
 // afterwards.
 func (a *Artifact) Close() error {
-	if a.region == nil {
-		return nil
+	var err error
+	switch {
+	case a.mem != nil:
+		err = a.mem.Free()
+	case a.data != nil:
+		err = unix.Munmap(a.data)
 	}
-	err := unix.Munmap(a.region)
-	a.data, a.region = nil, nil
-	a.Index = nil
+	a.data, a.mem, a.Index = nil, nil, nil
 	return err
 }
