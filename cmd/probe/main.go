@@ -3,12 +3,16 @@
 //
 //	go run ./cmd/probe
 //
-// It reports two things. The round trip of a few bytes between two
+// It reports three things. The round trip of a few bytes between two
 // processes over a Unix socket, at several request rates: every request
 // through the stack makes two such round trips at least (client and
-// balancer, balancer and API). And how much time a busy loop loses to
-// the kernel and the hypervisor: a loop that reads the clock without
-// pause and counts the gaps, which decide the p99 of any short task.
+// balancer, balancer and API). How much time a busy loop loses to the
+// kernel and the hypervisor: a loop that reads the clock without pause
+// and counts the gaps, which decide the p99 of any short task. And what
+// reading memory costs (memory.go): the rate at which one core reads a
+// buffer larger than the caches, which bounds how fast a search that
+// reads a given number of cache lines can be, and the latency of a load
+// by working-set size, which shows how much the caches really hold.
 package main
 
 import (
@@ -29,13 +33,24 @@ func main() {
 		return
 	}
 	seconds := flag.Float64("seconds", 3, "length of each measurement")
+	memMiB := flag.Int("memory-mib", 256, "size of the buffer the memory measurements read, in MiB (0: skip them)")
 	flag.Parse()
+	if *memMiB < 0 || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: probe [-seconds S] [-memory-mib M]")
+		os.Exit(2)
+	}
 	d := time.Duration(*seconds * float64(time.Second))
 	if err := roundTrips(os.Stdout, d); err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		os.Exit(1)
 	}
 	gaps(os.Stdout, d)
+	if *memMiB > 0 {
+		if err := memory(os.Stdout, *memMiB<<20); err != nil {
+			fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // echoEnv names the socket on which a copy of this program, started by

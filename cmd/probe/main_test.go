@@ -44,3 +44,42 @@ func TestGaps(t *testing.T) {
 		t.Fatalf("unexpected report %q", out.String())
 	}
 }
+
+func TestMemory(t *testing.T) {
+	var out strings.Builder
+	if err := memory(&out, 4<<20); err != nil {
+		t.Fatalf("memory: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2:\n%s", len(lines), out.String())
+	}
+	if !strings.HasPrefix(lines[0], "memory: one core reading 4 MiB in order: ") || !strings.Contains(lines[0], " GB/s, ") {
+		t.Errorf("unexpected first line %q", lines[0])
+	}
+	// One figure per working set: 1, 2 and 4 MiB.
+	for _, span := range []string{"1 MiB ", "2 MiB ", "4 MiB "} {
+		if !strings.Contains(lines[1], span) {
+			t.Errorf("second line has no figure for %s: %q", span, lines[1])
+		}
+	}
+}
+
+// TestChase checks that the cycle chase builds visits every line once.
+func TestChase(t *testing.T) {
+	words := make([]uint64, 1000*lineBytes/8)
+	chase(words, 10)
+	per := lineBytes / 8
+	seen := make([]bool, 1000)
+	p := 0
+	for range 1000 {
+		if p%per != 0 || seen[p/per] {
+			t.Fatalf("the cycle revisits or misaligns at word %d", p)
+		}
+		seen[p/per] = true
+		p = int(words[p])
+	}
+	if p != 0 {
+		t.Fatalf("after visiting all 1000 lines the cycle is at word %d, not back at 0", p)
+	}
+}
