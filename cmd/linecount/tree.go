@@ -179,14 +179,7 @@ func (t *tree) countCluster(cl *node, q *[knn.Dims]int16, D int64, c *count) {
 			c.lines[0] += float64((lf.n+15)/16*16*vecBytes) / line
 			c.vectors[0] += lf.n
 			for gi, groups := range lf.groups {
-				i := 1 + 2*gi
-				c.lines[i] += float64(len(groups)*groupLine) / line
-				for _, g := range groups {
-					if g.exact.dist(q) <= D {
-						c.lines[i] += float64(g.n*vecBytes) / line
-						c.vectors[i] += g.n
-					}
-				}
+				c.addGroups(1+2*gi, groups, groupLine, false, q, D)
 			}
 		}
 	}
@@ -200,15 +193,26 @@ func (t *tree) countCluster(cl *node, q *[knn.Dims]int16, D int64, c *count) {
 				continue
 			}
 			for gi, groups := range lf.groups {
-				i := 2 + 2*gi
-				c.lines[i] += float64(len(groups)*box8) / line
-				for _, g := range groups {
-					if g.coarse.dist(q) <= D {
-						c.lines[i] += float64(g.n*vecBytes) / line
-						c.vectors[i] += g.n
-					}
-				}
+				c.addGroups(2+2*gi, groups, box8, true, q, D)
 			}
+		}
+	}
+}
+
+// addGroups counts for layout i a leaf's group boxes, boxBytes each, and
+// the vectors of every group whose box (the 1-byte one if coarse) comes
+// within D of q.
+func (c *count) addGroups(i int, groups []node, boxBytes int, coarse bool, q *[knn.Dims]int16, D int64) {
+	c.lines[i] += float64(len(groups)*boxBytes) / line
+	for k := range groups {
+		g := &groups[k]
+		b := &g.exact
+		if coarse {
+			b = &g.coarse
+		}
+		if b.dist(q) <= D {
+			c.lines[i] += float64(g.n*vecBytes) / line
+			c.vectors[i] += g.n
 		}
 	}
 }
