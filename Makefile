@@ -9,16 +9,21 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
+# The product: the API, the indexer and the alternative balancer.
 build:
 	$(GO) build -o bin/ ./cmd/...
 
+# The harness behind make run, score, faults and soak (harness/cmd).
+tools:
+	$(GO) build -o bin/ ./harness/cmd/...
+
 # The service, natively: two API instances and nginx on 127.0.0.1:9999,
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
-run: build artifact nginx
+run: build tools artifact nginx
 	bin/stack -artifact $(ARTIFACT)
 
 # The contest's k6 load test against the stack (started unless one answers
@@ -27,16 +32,16 @@ run: build artifact nginx
 K6_VERSION = v1.8.1
 K6 = .tools/bin/k6
 
-score: build artifact nginx k6
+score: build tools artifact nginx k6
 	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
 
 # Faults under load (README, "Reliability"); each starts its own stack.
-faults: build artifact nginx k6
+faults: build tools artifact nginx k6
 	bin/faults -fault kill9
 	bin/faults -fault sigterm
 	bin/faults -fault slow
 
-soak: build artifact nginx k6
+soak: build tools artifact nginx k6
 	bin/faults -fault soak -rate 900 -seconds 600
 
 # Every fuzz target for FUZZTIME each (CI: 20s; before a release: 10m);
@@ -109,20 +114,20 @@ test-short: vet
 	$(GO) test -short ./...
 
 replay: artifact
-	$(GO) run ./cmd/replay -artifact $(ARTIFACT) -payloads $(PAYLOADS) -brute 200
+	$(GO) run ./harness/cmd/replay -artifact $(ARTIFACT) -payloads $(PAYLOADS) -brute 200
 
 # Kernel and search benchmarks, assembly against pure Go (needs benchstat:
 # go install golang.org/x/perf/cmd/benchstat@latest).
 bench: artifact
 	$(GO) test -run '^$$' -bench Kernel -count 8 ./knn > build/bench-kernels.txt
 	benchstat -col /kernel build/bench-kernels.txt
-	$(GO) test -run '^$$' -bench Search -count 8 ./internal/replay > build/bench-avx2.txt
-	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./internal/replay > build/bench-go.txt
+	$(GO) test -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-avx2.txt
+	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-go.txt
 	benchstat build/bench-go.txt build/bench-avx2.txt
 
 # Every shared payload over HTTP through a running stack (make run).
 replay-http:
-	$(GO) run ./cmd/replay -url http://127.0.0.1:9999 -payloads $(PAYLOADS) -conns 8
+	$(GO) run ./harness/cmd/replay -url http://127.0.0.1:9999 -payloads $(PAYLOADS) -conns 8
 
 clean:
 	rm -rf bin build

@@ -57,12 +57,12 @@ func main() {
 	}
 
 	svc := server.New(logger)
-	if *floor {
-		svc.Floor()
-	}
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
 	srv := svc.NewServer(opts)
+	if *floor {
+		srv.Handler = floorHandler
+	}
 	ln, err := server.Listen(*listen)
 	if err != nil {
 		logger.Fatalf("cannot listen on %s: %v", *listen, err)

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"fraudknn/artifact"
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 )
 
@@ -140,5 +143,32 @@ func TestRefusesBadArtifacts(t *testing.T) {
 			t.Fatal("a good artifact never became ready")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFloorHandler checks the measurement mode: ready at once with no
+// index, the same fixed answer whatever the body, 405 and 404 kept.
+func TestFloorHandler(t *testing.T) {
+	do := func(method, path, body string) (int, string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.SetBodyString(body)
+		floorHandler(&ctx)
+		return ctx.Response.StatusCode(), string(ctx.Response.Body())
+	}
+	if code, body := do("GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
+		t.Fatalf("/ready: %d %s", code, body)
+	}
+	for _, body := range []string{testenv.SpecFraud, "not json", ""} {
+		if code, got := do("POST", "/fraud-score", body); code != 200 || got != testenv.SpecLegitAnswer {
+			t.Fatalf("answer to %.20q: %d %s, want 200 %s", body, code, got, testenv.SpecLegitAnswer)
+		}
+	}
+	if code, _ := do("GET", "/fraud-score", ""); code != 405 {
+		t.Fatalf("GET /fraud-score: %d, want 405", code)
+	}
+	if code, _ := do("GET", "/nope", ""); code != 404 {
+		t.Fatalf("GET /nope: %d, want 404", code)
 	}
 }

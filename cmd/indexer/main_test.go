@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/kmeans"
+	"fraudknn/internal/testenv"
 )
 
 // refsFile writes n random references as gzipped JSON and returns its path.
@@ -103,7 +103,7 @@ func TestMalformedInputWritesNothing(t *testing.T) {
 // BenchmarkIndexer builds the full artifact from the shared references with
 // the default settings: `go test -run '^$' -bench Indexer -benchtime 1x ./cmd/indexer`.
 func BenchmarkIndexer(b *testing.B) {
-	refs := dataset.File(b, "references.json.gz")
+	refs := testenv.DataFile(b, "references.json.gz")
 	out := filepath.Join(b.TempDir(), "index.fknn")
 	for b.Loop() {
 		if err := run(refs, out, 4096, 1, kmeans.DefaultIterations, kmeans.DefaultSample, 0); err != nil {

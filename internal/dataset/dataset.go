@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // EnvDir names the environment variable that points at the data folder.
@@ -40,21 +39,6 @@ func Dir() (dir string, ok bool) {
 			return "", false
 		}
 	}
-}
-
-// File returns the path of a shared data file for a test, or skips the
-// test with a message saying where the file was looked for.
-func File(t testing.TB, name string) string {
-	t.Helper()
-	dir, ok := Dir()
-	path := filepath.Join(dir, name)
-	if ok {
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	t.Skipf("skipping: shared data file %s not found (looked in %q; set %s to the folder holding the contest's data files)", name, dir, EnvDir)
-	return ""
 }
 
 // Entry is one labelled test payload.

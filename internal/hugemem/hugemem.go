@@ -5,7 +5,7 @@
 // A search reaches random places of a 100 MiB index. In 4 KiB pages
 // nearly every such access misses the TLB; in 2 MiB pages about fifty
 // TLB entries cover all of it. artifact.Load copies the index into such
-// memory, and cmd/probe measures reads from it.
+// memory, and research/probe measures reads from it.
 package hugemem
 
 import (

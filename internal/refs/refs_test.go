@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/testenv"
 )
 
 const one = `{"vector":[0.01,0.0833,0.05,0.8261,0.1667,-1,-1,0.0432,0.25,0,1,0,0.2,0.0416],"label":"legit"}`
@@ -91,7 +91,7 @@ func TestErrorNamesTheRecord(t *testing.T) {
 // TestExampleReferences reads the official pretty-printed sample of the
 // first 100 references.
 func TestExampleReferences(t *testing.T) {
-	path := dataset.File(t, "example-references.json")
+	path := testenv.DataFile(t, "example-references.json")
 	set, err := ReadFile(path, nil)
 	if err != nil {
 		t.Fatal(err)

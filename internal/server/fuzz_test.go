@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"fraudknn/internal/testenv"
 )
 
 // FuzzHandler sends arbitrary methods, paths, headers and bodies through
@@ -19,8 +21,8 @@ func FuzzHandler(f *testing.F) {
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(f, 1000)
 	s.Load(ix, 10)
-	f.Add("POST", "/fraud-score", "application/json", specLegit)
-	f.Add("POST", "/fraud-score", "", specFraud)
+	f.Add("POST", "/fraud-score", "application/json", testenv.SpecLegit)
+	f.Add("POST", "/fraud-score", "", testenv.SpecFraud)
 	f.Add("GET", "/ready", "", "")
 	f.Add("PATCH", "/fraud-score", "text/plain", "{")
 	f.Add("POST", "/fraud-score", "application/json", `{"transaction":{"amount":1e400}}`)
@@ -52,7 +54,7 @@ func FuzzRawRequest(f *testing.F) {
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(f, 1000)
 	s.Load(ix, 10)
-	f.Add([]byte(fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(specLegit), specLegit)))
+	f.Add([]byte(fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit)))
 	f.Add([]byte("POST /fraud-score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n"))
 	f.Add([]byte("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}"))
 	f.Add([]byte("GET /ready HTTP/1.0\r\n\r\n"))

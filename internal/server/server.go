@@ -30,7 +30,6 @@ const MaxBodySize = 64 << 10
 // searchers and the counters.
 type Service struct {
 	ready   atomic.Bool
-	floor   atomic.Bool               // measurement only: see Floor
 	workers atomic.Pointer[sync.Pool] // of *worker; nil until Load
 	log     *log.Logger
 	Metrics Metrics
@@ -92,16 +91,6 @@ func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
 	s.Metrics.reset() // warm-up requests are not traffic
 	s.ready.Store(true)
 	return time.Since(start)
-}
-
-// Floor puts the service in the plumbing-floor measurement mode: every
-// POST /fraud-score gets the same fixed answer, its body neither parsed
-// nor searched, and /ready says 200 at once. Its latency under load is
-// what nginx, the sockets, the CPU quota and the load generator cost by
-// themselves; never serve real traffic with it.
-func (s *Service) Floor() {
-	s.floor.Store(true)
-	s.ready.Store(true)
 }
 
 // Ready reports whether the service answers /fraud-score.
@@ -171,11 +160,6 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 // fraudScore answers POST /fraud-score. On a valid body it allocates
 // nothing.
 func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
-	if s.floor.Load() {
-		ctx.SetContentTypeBytes(contentJSON)
-		ctx.SetBody(answers[0])
-		return
-	}
 	pool := s.workers.Load()
 	if pool == nil {
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")

@@ -9,7 +9,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"fraudknn/internal/decision"
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
@@ -140,25 +140,6 @@ func TestNotReadyUntilLoaded(t *testing.T) {
 	}
 }
 
-// TestFloor checks the measurement mode: ready at once with no index, the
-// same fixed answer whatever the body, and the routing unchanged.
-func TestFloor(t *testing.T) {
-	s, c, _ := serve(t, false)
-	s.Floor()
-	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
-		t.Fatalf("/ready in floor mode: %d %s", code, body)
-	}
-	want := string(answers[0])
-	for _, body := range []string{string(warmBody(3)), "not json", ""} {
-		if code, got, _ := do(t, c, "POST", "/fraud-score", body); code != 200 || got != want {
-			t.Fatalf("floor answer to %.20q: %d %s, want 200 %s", body, code, got, want)
-		}
-	}
-	if code, _, _ := do(t, c, "GET", "/fraud-score", ""); code != 405 {
-		t.Fatalf("GET /fraud-score in floor mode: %d, want 405", code)
-	}
-}
-
 // TestAnswers posts bodies and checks each answer against a brute-force
 // search of the same index.
 func TestAnswers(t *testing.T) {
@@ -183,35 +164,16 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
-// badInputs is the bad-input table: every row gets its status and an
-// error that says what is wrong.
-var badInputs = []struct {
-	name, method, path, body string
-	status                   int
-	want                     string // in the "error" text
-}{
-	{"empty body", "POST", "/fraud-score", "", 400, "empty body"},
-	{"not JSON", "POST", "/fraud-score", "hello", 400, "expected an object"},
-	{"truncated JSON", "POST", "/fraud-score", `{"transaction":{"amount":12`, 400, "transaction: unexpected end of input"},
-	{"amount as a string", "POST", "/fraud-score", strings.Replace(string(warmBody(1)), `"amount":37.25`, `"amount":"37.25"`, 1), 400, "transaction.amount: expected a number, got a string"},
-	{"missing merchant", "POST", "/fraud-score", `{"transaction":{"amount":1,"installments":1,"requested_at":"2026-03-11T20:00:00Z"},"customer":{"avg_amount":1,"tx_count_24h":1,"known_merchants":[]},"terminal":{"is_online":true,"card_present":false,"km_from_home":1}}`, 400, "merchant: missing"},
-	{"null transaction", "POST", "/fraud-score", `{"transaction":null}`, 400, "transaction: expected an object, got null"},
-	{"unknown path", "GET", "/score", "", 404, "no such path"},
-	{"GET on /fraud-score", "GET", "/fraud-score", "", 405, "use POST"},
-	{"POST on /ready", "POST", "/ready", "{}", 405, "use GET"},
-	{"body over 64 KiB", "POST", "/fraud-score", `{"id":"` + strings.Repeat("x", MaxBodySize) + `"}`, 413, "larger than 65536 bytes"},
-}
-
 func TestBadInputs(t *testing.T) {
 	_, c, _ := serve(t, true)
-	for _, row := range badInputs {
-		code, body, h := do(t, c, row.method, row.path, row.body)
+	for _, row := range testenv.BadInputs(MaxBodySize) {
+		code, body, h := do(t, c, row.Method, row.Path, row.Body)
 		var e struct{ Error string }
-		if err := json.Unmarshal([]byte(body), &e); err != nil || code != row.status || !strings.Contains(e.Error, row.want) {
-			t.Errorf("%s: %d %s; want %d with an error containing %q", row.name, code, body, row.status, row.want)
+		if err := json.Unmarshal([]byte(body), &e); err != nil || code != row.Status || !strings.Contains(e.Error, row.Want) {
+			t.Errorf("%s: %d %s; want %d with an error containing %q", row.Name, code, body, row.Status, row.Want)
 		}
 		if code == 405 && len(h.Peek("Allow")) == 0 {
-			t.Errorf("%s: 405 without an Allow header", row.name)
+			t.Errorf("%s: 405 without an Allow header", row.Name)
 		}
 	}
 	// After all that, it still answers.
@@ -305,20 +267,5 @@ func TestListenUnix(t *testing.T) {
 	}
 	if _, err := Listen("unix:" + t.TempDir()); err == nil {
 		t.Fatal("Listen replaced a directory")
-	}
-}
-
-// TestNginxBodyLimit keeps nginx's body limit equal to the API's.
-func TestNginxBodyLimit(t *testing.T) {
-	conf, err := os.ReadFile("../../nginx/nginx.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("client_max_body_size %dk;", MaxBodySize>>10)
-	if !strings.Contains(string(conf), want) {
-		t.Fatalf("nginx/nginx.conf lacks %q: nginx and the API must refuse the same bodies", want)
-	}
-	if !strings.Contains(string(conf), fmt.Sprintf(`request body larger than %d bytes`, MaxBodySize)) {
-		t.Fatal("nginx's 413 answer does not give the API's limit")
 	}
 }

@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"fraudknn/internal/loadtest"
-	"fraudknn/internal/stack"
+	"fraudknn/harness/internal/loadtest"
+	"fraudknn/harness/internal/stack"
 )
 
 // options are the command line.

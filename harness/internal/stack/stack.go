@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"fraudknn/internal/compose"
+	"fraudknn/harness/internal/compose"
 )
 
 // Config says what to run.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"fraudknn/internal/compose"
+	"fraudknn/harness/internal/compose"
 )
 
 // fakeRoot points CgroupRoot at a temporary folder for the test.

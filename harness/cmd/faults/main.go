@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"fraudknn/internal/loadtest"
-	"fraudknn/internal/stack"
+	"fraudknn/harness/internal/loadtest"
+	"fraudknn/harness/internal/stack"
 )
 
 type config struct {

@@ -7,43 +7,8 @@ import (
 	"testing"
 )
 
-// TestProjectComposeFile checks the project's own docker-compose.yml.
-func TestProjectComposeFile(t *testing.T) {
-	f, err := Load("../../docker-compose.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range f.Check() {
-		t.Error(err)
-	}
-	if b := f.Balancer(); b != "nginx" {
-		t.Errorf("docker-compose.yml balances with %q; nginx is the default", b)
-	}
-	// api2 inherits api1's settings through a YAML merge key.
-	l1, err1 := f.Limits("api1")
-	l2, err2 := f.Limits("api2")
-	if err1 != nil || err2 != nil || l1 != l2 {
-		t.Fatalf("api1 %v %v, api2 %v %v: want equal limits", l1, err1, l2, err2)
-	}
-}
-
-// TestFDPassComposeFile checks the alternative deployment, with cmd/lb
-// in nginx's place.
-func TestFDPassComposeFile(t *testing.T) {
-	f, err := Load("../../docker-compose.fdpass.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range f.Check() {
-		t.Error(err)
-	}
-	if b := f.Balancer(); b != "lb" {
-		t.Errorf("docker-compose.fdpass.yml balances with %q, want lb", b)
-	}
-}
-
 func TestCheckCatchesEveryRule(t *testing.T) {
-	good, err := os.ReadFile("../../docker-compose.yml")
+	good, err := os.ReadFile("../../../docker-compose.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"fraudknn/internal/stack"
+	"fraudknn/harness/internal/stack"
 )
 
 func main() {

@@ -1,8 +1,8 @@
 // Command replay runs labelled test payloads through vectorize and the
 // exact search in-process and reports every wrong answer.
 //
-//	go run ./cmd/replay -artifact index.fknn -payloads test-data.json.gz
-//	go run ./cmd/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
+//	go run ./harness/cmd/replay -artifact index.fknn -payloads test-data.json.gz
+//	go run ./harness/cmd/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
 //
 // With -url it posts the payloads to a running service instead.
 //
@@ -19,8 +19,8 @@ import (
 	"strings"
 
 	"fraudknn/artifact"
+	"fraudknn/harness/internal/replay"
 	"fraudknn/internal/dataset"
-	"fraudknn/internal/replay"
 	"fraudknn/knn"
 )
 

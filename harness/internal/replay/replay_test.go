@@ -14,6 +14,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/kmeans"
 	"fraudknn/internal/refs"
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
@@ -106,10 +107,10 @@ func TestSharedPayloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the full-data replay in -short mode")
 	}
-	payloads := dataset.File(t, "test-data.json.gz")
+	payloads := testenv.DataFile(t, "test-data.json.gz")
 	path := os.Getenv("FRAUDKNN_ARTIFACT")
 	if path == "" {
-		refsPath := dataset.File(t, "references.json.gz")
+		refsPath := testenv.DataFile(t, "references.json.gz")
 		t.Logf("FRAUDKNN_ARTIFACT is not set: building an artifact from %s (about a minute; `make test` reuses build/index.fknn)", refsPath)
 		path = filepath.Join(t.TempDir(), "index.fknn")
 		set, err := refs.ReadFile(refsPath, nil)

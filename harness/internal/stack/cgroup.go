@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"fraudknn/internal/compose"
+	"fraudknn/harness/internal/compose"
 )
 
 // CgroupRoot is where the cgroup v1 hierarchies are mounted.

@@ -7,6 +7,7 @@ import (
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
@@ -26,7 +27,7 @@ func BenchmarkSearch(b *testing.B) {
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
 	}
-	p, err := dataset.LoadPayloads(dataset.File(b, "test-data.json.gz"))
+	p, err := dataset.LoadPayloads(testenv.DataFile(b, "test-data.json.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"fraudknn/internal/stack"
+	"fraudknn/harness/internal/stack"
 )
 
 // K6 says how to run the k6 script.

@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"fraudknn/harness/internal/compose"
+	"fraudknn/internal/server"
+)
+
+// TestNginxBodyLimit keeps nginx's body limit equal to the API's.
+func TestNginxBodyLimit(t *testing.T) {
+	conf, err := os.ReadFile("../../nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("client_max_body_size %dk;", server.MaxBodySize>>10)
+	if !strings.Contains(string(conf), want) {
+		t.Fatalf("nginx/nginx.conf lacks %q: nginx and the API must refuse the same bodies", want)
+	}
+	if !strings.Contains(string(conf), fmt.Sprintf(`request body larger than %d bytes`, server.MaxBodySize)) {
+		t.Fatal("nginx's 413 answer does not give the API's limit")
+	}
+}
+
+// TestProjectComposeFile checks the project's own docker-compose.yml.
+func TestProjectComposeFile(t *testing.T) {
+	f, err := compose.Load("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range f.Check() {
+		t.Error(err)
+	}
+	if b := f.Balancer(); b != "nginx" {
+		t.Errorf("docker-compose.yml balances with %q; nginx is the default", b)
+	}
+	// api2 inherits api1's settings through a YAML merge key.
+	l1, err1 := f.Limits("api1")
+	l2, err2 := f.Limits("api2")
+	if err1 != nil || err2 != nil || l1 != l2 {
+		t.Fatalf("api1 %v %v, api2 %v %v: want equal limits", l1, err1, l2, err2)
+	}
+}
+
+// TestFDPassComposeFile checks the alternative deployment, with cmd/lb
+// in nginx's place.
+func TestFDPassComposeFile(t *testing.T) {
+	f, err := compose.Load("../../docker-compose.fdpass.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range f.Check() {
+		t.Error(err)
+	}
+	if b := f.Balancer(); b != "lb" {
+		t.Errorf("docker-compose.fdpass.yml balances with %q, want lb", b)
+	}
+}

@@ -1,0 +1,16 @@
+// Package e2e holds the end-to-end tests: what must hold of the
+// deployment as a whole, beyond any one package.
+//
+// Without a running stack they check the deployment's files against each
+// other: nginx refuses the same bodies the API does, and both compose
+// files keep the budget (1 CPU, 350 MB in all) and the container rules.
+//
+// With FRAUDKNN_URL pointing at a running stack (nginx and both APIs over
+// the real artifact) they also send SPEC.md's examples, the bad-input
+// table and the whole bad-input matrix through nginx:
+//
+//	make run &
+//	FRAUDKNN_URL=http://127.0.0.1:9999 go test -count=1 -v ./harness/e2e
+//
+// CI runs both.
+package e2e
