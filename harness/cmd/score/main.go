@@ -2,11 +2,17 @@
 // scores it, as `make score` does. It starts the native stack unless one
 // already answers /ready, runs k6/score.js, samples every component's
 // cgroup while it runs, and writes into one run folder: results.json
-// (k6's breakdown, the score and the budget each component used),
-// report.html (k6's web dashboard export) and k6.log. It ends with
+// (k6's breakdown, the score, the budget each component used and what
+// a request cost each: CPU user and system, context switches, system
+// calls), report.html (k6's web dashboard export) and k6.log. It ends
+// with
 //
+//	CPU per request over n requests: total T µs (user u, system s) = nginx …
+//	per request: nginx … context switches …, … system calls …
 //	score S (p99 X ms, FP a, FN b, errors e, requests n)
 //
+// -rate R sends a constant R requests/s for -seconds instead of the
+// contest's ramp: the shape to compare CPU per request at.
 // -repeat N runs it N times, each on a stack of its own started fresh (as
 // the contest does), and ends with the medians. -floor runs the stack's
 // APIs in their measurement mode (a fixed answer, no parsing, no search):
@@ -32,8 +38,8 @@ import (
 type options struct {
 	k6, script, payloads, peak, seconds, url, runs  string
 	artifact, compose, nginxConf, balancer, apiArgs string
-	strict, floor                                   bool
-	repeat                                          int
+	strict, floor, syscalls                         bool
+	repeat, rate                                    int
 }
 
 func main() {
@@ -53,6 +59,8 @@ func main() {
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
 	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
 	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
+	flag.IntVar(&o.rate, "rate", 0, "if set: a constant rate of this many requests/s for -seconds instead of the ramp")
+	flag.BoolVar(&o.syscalls, "syscalls", true, "count each component's system calls with "+loadtest.SyscallTool+" (a few hundred ns more per call)")
 	flag.Parse()
 	if p := os.Getenv("PAYLOADS"); p != "" {
 		o.payloads = p
@@ -62,11 +70,11 @@ func main() {
 	}
 	logger := log.New(os.Stderr, "score: ", log.LstdFlags)
 	if o.repeat < 1 || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: score [-peak N] [-seconds N] [-repeat N] [-floor] [-strict]; see -help")
+		fmt.Fprintln(os.Stderr, "usage: score [-peak N | -rate N] [-seconds N] [-repeat N] [-floor] [-strict]; see -help")
 		os.Exit(2)
 	}
 	if o.repeat == 1 && !o.floor {
-		_, code := run(logger, o, "score-"+time.Now().Format("20060102-150405"), false)
+		_, code := run(logger, o, o.shape()+"-"+time.Now().Format("20060102-150405"), false)
 		os.Exit(code)
 	}
 	// Several runs, or the floor: each needs a stack of its own.
@@ -74,9 +82,9 @@ func main() {
 		logger.Printf("a stack already answers at %s; -repeat and -floor start their own: stop it first", o.url)
 		os.Exit(1)
 	}
-	mode := "score"
+	mode := o.shape()
 	if o.floor {
-		mode = "floor"
+		mode = "floor-" + mode
 	}
 	stamp := time.Now().Format("20060102-150405")
 	var all []*loadtest.Results
@@ -88,7 +96,7 @@ func main() {
 		}
 		all = append(all, res)
 	}
-	fmt.Println(summary(mode, o.peak, all))
+	fmt.Println(summary(mode, all))
 	for _, r := range all {
 		if o.strict && !o.floor && !r.Clean() {
 			os.Exit(1)
@@ -96,16 +104,35 @@ func main() {
 	}
 }
 
+// shape names the load: score (the ramp) or rate<R>.
+func (o options) shape() string {
+	if o.rate > 0 {
+		return fmt.Sprintf("rate%d", o.rate)
+	}
+	return "score"
+}
+
 // summary is the medians of runs, then every run's line.
-func summary(mode, peak string, runs []*loadtest.Results) string {
+func summary(mode string, runs []*loadtest.Results) string {
 	scores := make([]float64, len(runs))
 	p99s := make([]float64, len(runs))
+	costs := map[string][]float64{}
 	for i, r := range runs {
 		scores[i], p99s[i] = r.FinalScore, r.Latency.P99
+		for name, c := range r.Cost.PerRequest {
+			costs[name] = append(costs[name], c.CPU)
+		}
 	}
-	s := fmt.Sprintf("%s, PEAK=%s, %d runs: median score %.1f, median p99 %.3f ms", mode, peak, len(runs), median(scores), median(p99s))
+	s := fmt.Sprintf("%s, %d runs: median score %.1f, median p99 %.3f ms", mode, len(runs), median(scores), median(p99s))
+	if len(costs["total"]) == len(runs) {
+		s += fmt.Sprintf(", median CPU per request %.0f µs (%s %.0f, api1+api2 %.0f)",
+			median(costs["total"]), runs[0].Cost.Balancer, median(costs["nginx"]), median(costs["apis"]))
+	}
 	for i, r := range runs {
 		s += fmt.Sprintf("\n  run %d: %s", i+1, r.Line())
+		if c, ok := r.Cost.PerRequest["total"]; ok {
+			s += fmt.Sprintf("; CPU per request %.0f µs", c.CPU)
+		}
 	}
 	return s
 }
@@ -176,9 +203,26 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 		return nil, 1
 	}
 	k := loadtest.K6{Bin: o.k6, Script: o.script, Payloads: plain, URL: o.url}
-	logger.Printf("k6: ramping to %s requests/s over %s s; run folder %s", o.peak, o.seconds, dir)
-	sampler := loadtest.StartSampling(cgroups, time.Second)
-	res, err := k.Run(dir, "PEAK="+o.peak, "SECONDS="+o.seconds)
+	vars := []string{"PEAK=" + o.peak, "SECONDS=" + o.seconds}
+	if o.rate > 0 {
+		vars = append(vars, fmt.Sprintf("RATE=%d", o.rate))
+		logger.Printf("k6: a constant %d requests/s for %s s; run folder %s", o.rate, o.seconds, dir)
+	} else {
+		logger.Printf("k6: ramping to %s requests/s over %s s; run folder %s", o.peak, o.seconds, dir)
+	}
+	balancer := ""
+	if cg := cgroups["nginx"]; cg != nil {
+		balancer = cg.Comm()
+	}
+	var sampler *loadtest.Sampler
+	if o.syscalls {
+		if sampler, err = loadtest.StartCounting(cgroups, time.Second, dir); err != nil {
+			logger.Printf("system calls will not be counted: %v", err)
+		}
+	} else {
+		sampler = loadtest.StartSampling(cgroups, time.Second)
+	}
+	res, err := k.Run(dir, vars...)
 	budget := sampler.Stop()
 	if plain != o.payloads {
 		os.Remove(plain) // 36 MB the run folder does not need
@@ -190,6 +234,12 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 	if err := loadtest.AddToResults(dir, "budget", budget); err != nil {
 		logger.Printf("adding the budget to the results: %v", err)
 	}
+	if len(budget) > 0 {
+		res.Cost = loadtest.CostOf(budget, res.Requests, balancer)
+		if err := loadtest.AddToResults(dir, "cost", res.Cost); err != nil {
+			logger.Printf("adding the cost per request to the results: %v", err)
+		}
+	}
 	if o.floor {
 		if err := loadtest.AddToResults(dir, "mode", "floor: fixed answers, not scores"); err != nil {
 			logger.Printf("marking the results: %v", err)
@@ -199,6 +249,9 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 		if u, ok := budget[name]; ok {
 			logger.Print(u.Describe(name))
 		}
+	}
+	if len(budget) > 0 {
+		fmt.Println(res.Cost.Line())
 	}
 	fmt.Printf("results: %s\nreport:  %s\n%s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html"), res.Line())
 	if o.strict && !o.floor && !res.Clean() {

@@ -44,6 +44,7 @@ type Results struct {
 	} `json:"breakdown"`
 	Requests   int     `json:"requests"`
 	FinalScore float64 `json:"final_score"`
+	Cost       Costs   `json:"cost"` // added by the harness when it sampled the cgroups
 }
 
 // Clean reports whether every request got a right answer.
@@ -147,6 +148,8 @@ func Unpack(payloads, dir string) (string, error) {
 type Usage struct {
 	QuotaCPUs        float64 `json:"quota_cpus"`
 	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUUserSeconds   float64 `json:"cpu_user_seconds"`
+	CPUSystemSeconds float64 `json:"cpu_system_seconds"`
 	CPUAverage       float64 `json:"cpu_average"` // CPU-seconds per second of the run
 	CPUPeak          float64 `json:"cpu_peak_1s"` // the busiest one-second sample
 	Periods          int64   `json:"cfs_periods"` // CFS periods with runnable tasks
@@ -157,6 +160,11 @@ type Usage struct {
 	MemoryMaxMiB     float64 `json:"memory_max_mib"`  // the highest one-second sample
 	MemoryLimitMiB   float64 `json:"memory_limit_mib"`
 	OOMKills         int64   `json:"oom_kills"`
+	VoluntaryCtx     int64   `json:"voluntary_ctxt_switches"`
+	InvoluntaryCtx   int64   `json:"nonvoluntary_ctxt_switches"`
+	ReadCalls        int64   `json:"read_syscalls"`  // /proc/PID/io syscr
+	WriteCalls       int64   `json:"write_syscalls"` // /proc/PID/io syscw
+	Syscalls         int64   `json:"syscalls"`       // all of them, by SyscallTool; -1 when not counted
 }
 
 // Sampler reads cgroups every period.
@@ -165,6 +173,8 @@ type Sampler struct {
 	start   time.Time
 	first   map[string]stack.Stats
 	last    map[string]stack.Stats
+	sw      map[string]stack.Switches // at the start
+	perf    *syscallCounter           // nil when system calls are not counted
 	cpuPeak map[string]float64
 	memMin  map[string]int64
 	memMax  map[string]int64
@@ -175,11 +185,26 @@ type Sampler struct {
 
 // StartSampling reads every cgroup now and then every period until Stop.
 func StartSampling(cgroups map[string]*stack.Cgroup, period time.Duration) *Sampler {
+	return startSampling(cgroups, period, nil)
+}
+
+// StartCounting is StartSampling that also counts every component's
+// system calls with SyscallTool (its temporary files go to dir). When
+// that cannot be done it says why and samples without: Usage.Syscalls
+// is then -1.
+func StartCounting(cgroups map[string]*stack.Cgroup, period time.Duration, dir string) (*Sampler, error) {
+	perf, err := startSyscalls(cgroups, dir)
+	return startSampling(cgroups, period, perf), err
+}
+
+func startSampling(cgroups map[string]*stack.Cgroup, period time.Duration, perf *syscallCounter) *Sampler {
 	s := &Sampler{cgroups: cgroups, start: time.Now(), first: map[string]stack.Stats{}, last: map[string]stack.Stats{},
+		sw: map[string]stack.Switches{}, perf: perf,
 		cpuPeak: map[string]float64{}, memMin: map[string]int64{}, memMax: map[string]int64{}, quit: make(chan struct{})}
 	for name, cg := range cgroups {
 		st, _ := cg.Stats()
 		s.first[name], s.last[name] = st, st
+		s.sw[name] = cg.Switches()
 		s.memMin[name], s.memMax[name] = st.MemoryNow, st.MemoryNow
 	}
 	s.wg.Go(func() {
@@ -220,9 +245,17 @@ func (s *Sampler) Stop() map[string]Usage {
 			end = s.last[name]
 		}
 		a := s.first[name]
+		sw, sw0 := cg.Switches(), s.sw[name]
 		out[name] = Usage{
 			QuotaCPUs:        end.QuotaCPUs,
 			CPUSeconds:       end.CPUSeconds - a.CPUSeconds,
+			CPUUserSeconds:   end.UserSeconds - a.UserSeconds,
+			CPUSystemSeconds: end.SystemSeconds - a.SystemSeconds,
+			VoluntaryCtx:     sw.Voluntary - sw0.Voluntary,
+			InvoluntaryCtx:   sw.Involuntary - sw0.Involuntary,
+			ReadCalls:        sw.ReadCalls - sw0.ReadCalls,
+			WriteCalls:       sw.WriteCalls - sw0.WriteCalls,
+			Syscalls:         -1,
 			CPUAverage:       (end.CPUSeconds - a.CPUSeconds) / elapsed,
 			CPUPeak:          s.cpuPeak[name],
 			Periods:          end.Periods - a.Periods,
@@ -233,6 +266,13 @@ func (s *Sampler) Stop() map[string]Usage {
 			MemoryMaxMiB:     mib(s.memMax[name]),
 			MemoryLimitMiB:   mib(end.MemoryLimit),
 			OOMKills:         end.OOMKills,
+		}
+	}
+	if s.perf != nil {
+		for name, n := range s.perf.stop() {
+			u := out[name]
+			u.Syscalls = n
+			out[name] = u
 		}
 	}
 	return out

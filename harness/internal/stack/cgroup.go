@@ -85,6 +85,8 @@ func (c *Cgroup) Pids() []int {
 // Stats are what a cgroup has used so far.
 type Stats struct {
 	CPUSeconds     float64 // cpuacct.usage
+	UserSeconds    float64 // cpuacct.usage_user: in user mode
+	SystemSeconds  float64 // cpuacct.usage_sys: in the kernel on the group's behalf
 	Periods        int64   // CFS periods with runnable tasks
 	Throttled      int64   // of those, periods in which the quota ran out
 	ThrottledSecs  float64 // time spent throttled
@@ -113,6 +115,8 @@ func (c *Cgroup) Stats() (Stats, error) {
 		return v
 	}
 	s.CPUSeconds = float64(num("cpuacct", "cpuacct.usage")) / 1e9
+	s.UserSeconds = float64(num("cpuacct", "cpuacct.usage_user")) / 1e9
+	s.SystemSeconds = float64(num("cpuacct", "cpuacct.usage_sys")) / 1e9
 	s.MemoryPeak = num("memory", "memory.max_usage_in_bytes")
 	s.MemoryNow = num("memory", "memory.usage_in_bytes")
 	s.MemoryLimit = num("memory", "memory.limit_in_bytes")
@@ -188,4 +192,70 @@ func RemoveStale() {
 			os.Remove(st)
 		}
 	}
+}
+
+// ProcRoot is where the proc file system is mounted.
+var ProcRoot = "/proc"
+
+// Switches are what a cgroup's processes have done so far that cgroup v1
+// does not count: context switches (summed over the live threads, from
+// /proc/PID/task/TID/status) and read- and write-class system calls
+// (from /proc/PID/io, which counts the whole process).
+type Switches struct {
+	Voluntary   int64 // the thread blocked (a read with nothing to read, a futex wait, epoll_wait)
+	Involuntary int64 // the scheduler took the CPU away (time slice over, or the CFS quota ran out)
+	ReadCalls   int64 // syscr: read, recvmsg, readv…
+	WriteCalls  int64 // syscw: write, sendmsg, writev…
+}
+
+// Switches reads the context switches and I/O system calls of the
+// cgroup's processes. A thread that exited takes its context switches
+// with it, so a delta over a run undercounts when threads come and go;
+// Go and nginx keep theirs.
+func (c *Cgroup) Switches() Switches {
+	var s Switches
+	for _, pid := range c.Pids() {
+		dir := filepath.Join(ProcRoot, strconv.Itoa(pid))
+		io := procFields(filepath.Join(dir, "io"))
+		s.ReadCalls += io["syscr"]
+		s.WriteCalls += io["syscw"]
+		tasks, _ := filepath.Glob(filepath.Join(dir, "task", "*", "status"))
+		for _, t := range tasks {
+			st := procFields(t)
+			s.Voluntary += st["voluntary_ctxt_switches"]
+			s.Involuntary += st["nonvoluntary_ctxt_switches"]
+		}
+	}
+	return s
+}
+
+// Comm returns the command name of the cgroup's first process ("nginx",
+// "lb", "api"), or "" when it holds none.
+func (c *Cgroup) Comm() string {
+	pids := c.Pids()
+	if len(pids) == 0 {
+		return ""
+	}
+	b, _ := os.ReadFile(filepath.Join(ProcRoot, strconv.Itoa(pids[0]), "comm"))
+	return strings.TrimSpace(string(b))
+}
+
+// procFields reads a /proc file of "name: value" lines into a map; lines
+// whose value is not a number are left out.
+func procFields(path string) map[string]int64 {
+	m := map[string]int64{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			m[k] = n
+		}
+	}
+	return m
 }

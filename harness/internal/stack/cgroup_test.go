@@ -45,6 +45,8 @@ func TestNewCgroupAppliesLimits(t *testing.T) {
 	// Stats reads the counters the kernel would keep.
 	files := map[string]string{
 		"cpuacct/cpuacct.usage":            "2500000000",
+		"cpuacct/cpuacct.usage_user":       "1000000000",
+		"cpuacct/cpuacct.usage_sys":        "1500000000",
 		"cpu/cpu.stat":                     "nr_periods 100\nnr_throttled 7\nthrottled_time 35000000",
 		"memory/memory.max_usage_in_bytes": "104857600",
 		"memory/memory.usage_in_bytes":     "52428800",
@@ -59,7 +61,7 @@ func TestNewCgroupAppliesLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.CPUSeconds != 2.5 || st.Periods != 100 || st.Throttled != 7 || st.ThrottledSecs != 0.035 ||
+	if st.CPUSeconds != 2.5 || st.UserSeconds != 1 || st.SystemSeconds != 1.5 || st.Periods != 100 || st.Throttled != 7 || st.ThrottledSecs != 0.035 ||
 		st.MemoryPeak != 100<<20 || st.OOMKills != 1 || st.QuotaCPUs != 0.4 || st.MemoryLimit != 160<<20 {
 		t.Errorf("Stats = %+v", st)
 	}
@@ -91,5 +93,36 @@ func TestRemoveStale(t *testing.T) {
 	RemoveStale()
 	if left, _ := filepath.Glob(filepath.Join(root, "*", "fraudknn-*")); len(left) != 0 {
 		t.Fatalf("stale cgroups left: %v", left)
+	}
+}
+
+func TestSwitchesSumsThreads(t *testing.T) {
+	root := fakeRoot(t)
+	proc := t.TempDir()
+	old := ProcRoot
+	ProcRoot = proc
+	t.Cleanup(func() { ProcRoot = old })
+	cg, err := NewCgroup("fraudknn-test", "nginx", compose.Limits{CPUs: 0.3, Memory: 30 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "memory", "fraudknn-test", "nginx", "cgroup.procs"), []byte("10\n20\n"), 0o644)
+	write := func(path, text string) {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, []byte(text), 0o644)
+	}
+	for _, pid := range []string{"10", "20"} {
+		write(filepath.Join(proc, pid, "comm"), "nginx\n")
+		write(filepath.Join(proc, pid, "io"), "rchar: 1\nsyscr: 7\nsyscw: 3\n")
+		for _, tid := range []string{pid, pid + "1"} {
+			write(filepath.Join(proc, pid, "task", tid, "status"), "Name:\tnginx\nvoluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t2\n")
+		}
+	}
+	got := cg.Switches()
+	if want := (Switches{Voluntary: 20, Involuntary: 8, ReadCalls: 14, WriteCalls: 6}); got != want {
+		t.Errorf("Switches = %+v; want %+v (two processes of two threads each)", got, want)
+	}
+	if c := cg.Comm(); c != "nginx" {
+		t.Errorf("Comm = %q; want nginx", c)
 	}
 }
