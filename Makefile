@@ -9,7 +9,7 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build tools run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score capacity faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -34,6 +34,16 @@ K6 = .tools/bin/k6
 
 score: build tools artifact nginx k6
 	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
+
+# CPU per request and latency against a stepped constant load, for the
+# default stack, its floor and the cmd/lb alternative: a picture, the
+# table and each one's knee in a run folder. Short by default (3 × 5
+# steps × 10 s); docs/RESULTS.md's sweep sets
+# CAPACITY_RATES=150,300,450,600,900,1200,1800,2400 CAPACITY_SECONDS=20.
+CAPACITY_RATES   ?= 150,300,600,1200,2400
+CAPACITY_SECONDS ?= 10
+capacity: build tools artifact nginx k6
+	bin/capacity -k6 $(K6) -payloads $(PAYLOADS) -rates $(CAPACITY_RATES) -seconds $(CAPACITY_SECONDS)
 
 # Faults under load (README, "Reliability"); each starts its own stack.
 faults: build tools artifact nginx k6
