@@ -26,7 +26,9 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,7 @@ import (
 type options struct {
 	k6, script, payloads, peak, seconds, url, runs  string
 	artifact, compose, nginxConf, balancer, apiArgs string
+	api                                             string
 	strict, floor, syscalls                         bool
 	repeat, rate                                    int
 }
@@ -55,6 +58,7 @@ func main() {
 	flag.StringVar(&o.compose, "compose", "", "compose file with the limits, if the stack must be started (default docker-compose.yml, or docker-compose.fdpass.yml with -balancer fdpass)")
 	flag.StringVar(&o.nginxConf, "nginx-conf", "nginx/nginx.conf", "nginx configuration, if the stack must be started")
 	flag.StringVar(&o.balancer, "balancer", "nginx", "load balancer, if the stack must be started: nginx, or fdpass (cmd/lb)")
+	flag.StringVar(&o.api, "api", "bin/api", "the api binary, if the stack must be started (an earlier build, to compare with)")
 	flag.StringVar(&o.apiArgs, "api-args", "", "extra flags for both API instances, if the stack must be started (for example \"-procs 1\"); how docs/TUNING.md varies one setting at a time")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 if any request failed or any answer was wrong (the CI lane)")
 	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
@@ -150,7 +154,7 @@ func median(v []float64) float64 {
 // run does one run in the run folder name and returns its results and
 // the exit status; deferred clean-up (the stack it started) runs before
 // it returns. own says the stack must be started here.
-func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Results, int) {
+func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Results, int) {
 	dir, err := filepath.Abs(filepath.Join(o.runs, name))
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
@@ -162,14 +166,15 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 
 	// The stack: the running one, or one of our own.
 	cgroups := map[string]*stack.Cgroup{}
-	if !own && loadtest.Ready(o.url) {
+	var own *stack.Stack
+	if !fresh && loadtest.Ready(o.url) {
 		logger.Printf("using the stack already answering at %s", o.url)
 		cgroups = stack.FindCgroups()
 	} else {
 		logger.Printf("starting a stack")
 		cfg := stack.Config{
 			Compose: o.compose, NginxConf: o.nginxConf, Nginx: "nginx",
-			API: "bin/api", Artifact: o.artifact, RunsDir: o.runs, Port: 9999,
+			API: o.api, Artifact: o.artifact, RunsDir: o.runs, Port: 9999,
 			Balancer: o.balancer, LB: "bin/lb",
 			Log: log.New(os.Stderr, "stack: ", log.LstdFlags),
 		}
@@ -182,6 +187,7 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 			logger.Print(err)
 			return nil, 1
 		}
+		own = s
 		defer func() {
 			if err := s.Stop(); err != nil {
 				logger.Printf("stopping the stack: %v", err)
@@ -222,8 +228,10 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 	} else {
 		sampler = loadtest.StartSampling(cgroups, time.Second)
 	}
+	handler0 := handlerTime(own)
 	res, err := k.Run(dir, vars...)
 	budget := sampler.Stop()
+	handler := handlerTime(own).minus(handler0)
 	if plain != o.payloads {
 		os.Remove(plain) // 36 MB the run folder does not need
 	}
@@ -239,6 +247,11 @@ func run(logger *log.Logger, o options, name string, own bool) (*loadtest.Result
 		if err := loadtest.AddToResults(dir, "cost", res.Cost); err != nil {
 			logger.Printf("adding the cost per request to the results: %v", err)
 		}
+	}
+	if handler.count > 0 {
+		us := handler.seconds * 1e6 / handler.count
+		loadtest.AddToResults(dir, "handler_us_per_request", us)
+		logger.Printf("time in the API's handler (parse, search, answer): %.1f µs per request over %.0f requests", us, handler.count)
 	}
 	if o.floor {
 		if err := loadtest.AddToResults(dir, "mode", "floor: fixed answers, not scores"); err != nil {
@@ -266,4 +279,36 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// handled is the API instances' handler time so far, from their metrics.
+type handled struct{ seconds, count float64 }
+
+func (h handled) minus(o handled) handled { return handled{h.seconds - o.seconds, h.count - o.count} }
+
+var handlerMetric = regexp.MustCompile(`(?m)^fraudknn_request_duration_seconds_(sum|count) (\S+)$`)
+
+// handlerTime sums the time both API instances of s spent in their
+// handler, and the requests; zero when s is nil (a stack started
+// elsewhere) or the metrics cannot be read (the floor has none).
+func handlerTime(s *stack.Stack) handled {
+	var h handled
+	if s == nil {
+		return h
+	}
+	for _, name := range stack.APIs {
+		text, err := s.Metrics(name)
+		if err != nil {
+			continue
+		}
+		for _, m := range handlerMetric.FindAllStringSubmatch(text, -1) {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			if m[1] == "sum" {
+				h.seconds += v
+			} else {
+				h.count += v
+			}
+		}
+	}
+	return h
 }
