@@ -177,13 +177,9 @@ func sweep(logger *log.Logger, o options, c string, rates []int, payloads, dir s
 		if err := os.MkdirAll(step, 0o755); err != nil {
 			return rows, err
 		}
-		var sampler *loadtest.Sampler
-		if o.syscalls {
-			if sampler, err = loadtest.StartCounting(cgroups, time.Second, step); err != nil {
-				logger.Printf("system calls will not be counted: %v", err)
-			}
-		} else {
-			sampler = loadtest.StartSampling(cgroups, time.Second)
+		sampler, err := loadtest.StartCounting(cgroups, time.Second, step, o.syscalls)
+		if err != nil {
+			logger.Printf("system calls will not be counted: %v", err)
 		}
 		res, err := k.Run(step, fmt.Sprintf("RATE=%d", rate), fmt.Sprintf("SECONDS=%d", o.seconds))
 		budget := sampler.Stop()

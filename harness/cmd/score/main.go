@@ -220,13 +220,9 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 	if cg := cgroups["nginx"]; cg != nil {
 		balancer = cg.Comm()
 	}
-	var sampler *loadtest.Sampler
-	if o.syscalls {
-		if sampler, err = loadtest.StartCounting(cgroups, time.Second, dir); err != nil {
-			logger.Printf("system calls will not be counted: %v", err)
-		}
-	} else {
-		sampler = loadtest.StartSampling(cgroups, time.Second)
+	sampler, err := loadtest.StartCounting(cgroups, time.Second, dir, o.syscalls)
+	if err != nil {
+		logger.Printf("system calls will not be counted: %v", err)
 	}
 	handler0 := handlerTime(own)
 	res, err := k.Run(dir, vars...)

@@ -188,11 +188,14 @@ func StartSampling(cgroups map[string]*stack.Cgroup, period time.Duration) *Samp
 	return startSampling(cgroups, period, nil)
 }
 
-// StartCounting is StartSampling that also counts every component's
-// system calls with SyscallTool (its temporary files go to dir). When
-// that cannot be done it says why and samples without: Usage.Syscalls
-// is then -1.
-func StartCounting(cgroups map[string]*stack.Cgroup, period time.Duration, dir string) (*Sampler, error) {
+// StartCounting is StartSampling that, if syscalls, also counts every
+// component's system calls with SyscallTool (its temporary files go to
+// dir). When that cannot be done it says why and samples without:
+// Usage.Syscalls is then -1.
+func StartCounting(cgroups map[string]*stack.Cgroup, period time.Duration, dir string, syscalls bool) (*Sampler, error) {
+	if !syscalls {
+		return startSampling(cgroups, period, nil), nil
+	}
 	perf, err := startSyscalls(cgroups, dir)
 	return startSampling(cgroups, period, perf), err
 }
