@@ -39,7 +39,7 @@ score: build tools artifact nginx k6
 # default stack, its floor and the cmd/lb alternative: a picture, the
 # table and each one's knee in a run folder. Short by default (3 × 5
 # steps × 10 s); docs/RESULTS.md's sweep sets
-# CAPACITY_RATES=150,300,450,600,900,1200,1800,2400 CAPACITY_SECONDS=20.
+# CAPACITY_RATES=150,300,600,1200,1800,2400 CAPACITY_SECONDS=15.
 CAPACITY_RATES   ?= 150,300,600,1200,2400
 CAPACITY_SECONDS ?= 10
 capacity: build tools artifact nginx k6
