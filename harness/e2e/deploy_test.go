@@ -31,7 +31,7 @@ func TestProjectComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range f.Check() {
+	for _, err := range append(f.Check(), f.CheckSockets("../../docker-compose.yml")...) {
 		t.Error(err)
 	}
 	if b := f.Balancer(); b != "nginx" {
@@ -52,7 +52,7 @@ func TestFDPassComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range f.Check() {
+	for _, err := range append(f.Check(), f.CheckSockets("../../docker-compose.fdpass.yml")...) {
 		t.Error(err)
 	}
 	if b := f.Balancer(); b != "lb" {

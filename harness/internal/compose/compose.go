@@ -25,6 +25,8 @@ type Service struct {
 	Image       string   `yaml:"image"`
 	PullPolicy  string   `yaml:"pull_policy"`
 	Command     []string `yaml:"command"`
+	Restart     string   `yaml:"restart"`
+	Volumes     []Volume `yaml:"volumes"`
 	User        string   `yaml:"user"`
 	ReadOnly    bool     `yaml:"read_only"`
 	Privileged  bool     `yaml:"privileged"`
@@ -126,7 +128,8 @@ var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 // networking only, nothing privileged, no added capabilities, no seccomp
 // or apparmor override; API containers non-root with read-only root file
 // systems; no-new-privileges everywhere; every image pinned to a version
-// tag, with an explicit pull_policy.
+// tag, with an explicit pull_policy; every service restarted by the
+// engine when it dies (restart: unless-stopped or always).
 func (f *File) Check() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -158,6 +161,9 @@ func (f *File) Check() []error {
 		}
 		if s.NetworkMode != "" && s.NetworkMode != "bridge" {
 			bad("service %s uses network_mode %q; the contest allows bridge only", name, s.NetworkMode)
+		}
+		if s.Restart != "unless-stopped" && s.Restart != "always" {
+			bad("service %s has restart %q; set restart: unless-stopped, so that a crashed container comes back", name, s.Restart)
 		}
 		if len(s.CapAdd) > 0 {
 			bad("service %s adds capabilities %v", name, s.CapAdd)

@@ -26,7 +26,9 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
 		{"latest tag", "image: nginx:1.27.4-alpine", "image: nginx:latest", "pin a version tag"},
 		{"untagged image", "image: fraudknn-api:0.1.0", "image: fraudknn-api", "pin a version tag"},
-		{"no pull_policy", "    pull_policy: missing\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "pull_policy"},
+		{"no pull_policy", "    pull_policy: missing\n    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "pull_policy"},
+		{"no restart policy", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "restart"},
+		{"restart only on failure", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: on-failure\n    volumes:\n      - ./nginx", "restart"},
 	}
 	for _, c := range cases {
 		text := strings.Replace(string(good), c.from, c.to, 1)
@@ -60,4 +62,71 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("ParseBytes(%q) accepted", in)
 		}
 	}
+}
+
+// TestCheckSocketsCatchesEveryMismatch breaks the way the balancer and the
+// APIs meet, in both deployments, one way at a time: an edit of the
+// compose file (from, to) or of nginx's configuration (confFrom, confTo).
+func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
+	cases := []struct{ name, file, from, to, confFrom, confTo, want string }{
+		{"socket volume missing from api2", "docker-compose.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
+		{"nginx without the volume", "docker-compose.yml", "      - sockets:/sockets\n    tmpfs:", "    tmpfs:", "", "", "nginx must mount it"},
+		{"API on TCP", "docker-compose.yml", "unix:/sockets/api1.sock", "0.0.0.0:8080", "", "", "Unix socket"},
+		{"nginx at a socket no API creates", "docker-compose.yml", "", "", "unix:/sockets/api2.sock", "unix:/sockets/api3.sock", "no API creates"},
+		{"fdpass: socket volume missing from api2", "docker-compose.fdpass.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
+		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/lb.sock"`, `"-control", "/sockets/lb2.sock"`, "", "", "no balancer creates"},
+	}
+	for _, c := range cases {
+		path := variant(t, c.file, c.from, c.to, c.confFrom, c.confTo)
+		f, err := Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		errs := f.CheckSockets(path)
+		found := false
+		for _, err := range errs {
+			found = found || strings.Contains(err.Error(), c.want)
+		}
+		if !found {
+			t.Errorf("%s: CheckSockets found nothing mentioning %q (%v)", c.name, c.want, errs)
+		}
+	}
+	for _, file := range []string{"docker-compose.yml", "docker-compose.fdpass.yml"} {
+		path := "../../../" + file
+		f, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := f.CheckSockets(path); len(errs) > 0 {
+			t.Errorf("%s: %v", file, errs)
+		}
+	}
+}
+
+// variant writes a copy of the project's compose file and nginx
+// configuration into a temporary folder, each with one edit (an empty
+// from: none), and returns the compose file's path.
+func variant(t *testing.T, file, from, to, confFrom, confTo string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, e := range []struct{ src, dst, from, to string }{
+		{"../../../" + file, filepath.Join(dir, file), from, to},
+		{"../../../nginx/nginx.conf", filepath.Join(dir, "nginx", "nginx.conf"), confFrom, confTo},
+	} {
+		b, err := os.ReadFile(e.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		if e.from != "" {
+			if text = strings.Replace(text, e.from, e.to, 1); text == string(b) {
+				t.Fatalf("the edit %q does not apply to %s", e.from, e.src)
+			}
+		}
+		os.MkdirAll(filepath.Dir(e.dst), 0o755)
+		if err := os.WriteFile(e.dst, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, file)
 }
