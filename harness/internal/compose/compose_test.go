@@ -77,7 +77,10 @@ func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
 		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/lb.sock"`, `"-control", "/sockets/lb2.sock"`, "", "", "no balancer creates"},
 	}
 	for _, c := range cases {
-		path := variant(t, c.file, c.from, c.to, c.confFrom, c.confTo)
+		path, err := WriteVariant("../../../"+c.file, t.TempDir(), Edit{c.from, c.to}, Edit{c.confFrom, c.confTo})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
 		f, err := Load(path)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -101,32 +104,4 @@ func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
 			t.Errorf("%s: %v", file, errs)
 		}
 	}
-}
-
-// variant writes a copy of the project's compose file and nginx
-// configuration into a temporary folder, each with one edit (an empty
-// from: none), and returns the compose file's path.
-func variant(t *testing.T, file, from, to, confFrom, confTo string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, e := range []struct{ src, dst, from, to string }{
-		{"../../../" + file, filepath.Join(dir, file), from, to},
-		{"../../../nginx/nginx.conf", filepath.Join(dir, "nginx", "nginx.conf"), confFrom, confTo},
-	} {
-		b, err := os.ReadFile(e.src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := string(b)
-		if e.from != "" {
-			if text = strings.Replace(text, e.from, e.to, 1); text == string(b) {
-				t.Fatalf("the edit %q does not apply to %s", e.from, e.src)
-			}
-		}
-		os.MkdirAll(filepath.Dir(e.dst), 0o755)
-		if err := os.WriteFile(e.dst, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dir, file)
 }
