@@ -8,8 +8,10 @@ REFS     ?= $(firstword $(wildcard resources/references.json.gz) $(wildcard $(DA
 PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
+# The API image's name: the local default; make push prefixes REGISTRY.
+IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score faults soak fuzz k6 image compose-check push nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -74,7 +76,25 @@ image: artifact
 	mkdir -p build/image/sockets
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/ ./cmd/api ./cmd/lb
 	cp $(ARTIFACT) build/image/index.fknn
-	docker build -t fraudknn-api:0.1.0 .
+	docker build -q -t $(IMAGE) .
+
+# The compose files on a real Docker engine, end to end, one summary line
+# each (docs/DEPLOY.md); as root: installs and starts the engine and
+# Compose when missing. COMPOSE_FILES picks the files (a pinned copy, say).
+COMPOSE_FILES ?= docker-compose.yml docker-compose.fdpass.yml
+compose-check: artifact
+	GO=$(GO) PAYLOADS=$(PAYLOADS) IMAGE=$(IMAGE) scripts/compose-check.sh $(COMPOSE_FILES)
+
+# Tags the API image REGISTRY/IMAGE, pushes it and prints the digest to
+# pin in the compose files (docs/DEPLOY.md).
+push: image
+	@[ -n "$(REGISTRY)" ] || { echo "make: push needs REGISTRY, the registry and namespace to push to, e.g. make push REGISTRY=docker.io/yourname" >&2; exit 1; }
+	docker tag $(IMAGE) $(REGISTRY)/$(IMAGE)
+	docker push $(REGISTRY)/$(IMAGE)
+	@digest=$$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' $(REGISTRY)/$(IMAGE) | grep -m1 '^$(REGISTRY)/$(firstword $(subst :, ,$(IMAGE)))@' | sed 's/.*@//'); \
+	  [ -n "$$digest" ] || { echo "make: the registry reported no digest for $(REGISTRY)/$(IMAGE)" >&2; exit 1; }; \
+	  echo "pushed $(REGISTRY)/$(IMAGE), digest $$digest"; \
+	  echo "pin it in docker-compose.yml and docker-compose.fdpass.yml: image: $(REGISTRY)/$(IMAGE)@$$digest"
 
 # The artifact is built once from the reference file and reused.
 artifact: $(ARTIFACT)

@@ -6,6 +6,7 @@ package compose
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -118,6 +119,8 @@ func (f *File) Balancer() string {
 	return ""
 }
 
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 // Budget is the contest's limit on the sum of all services' limits.
 var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 
@@ -153,8 +156,14 @@ func (f *File) Check() []error {
 		if s.Privileged {
 			bad("service %s is privileged", name)
 		}
-		if i := strings.LastIndex(s.Image, ":"); i < 0 || s.Image[i+1:] == "latest" || strings.Contains(s.Image[i+1:], "/") {
+		// A digest (name:tag@sha256:…) pins the content; the tag is still
+		// required, for the people who read the file.
+		ref, digest, pinned := strings.Cut(s.Image, "@")
+		if i := strings.LastIndex(ref, ":"); i < 0 || ref[i+1:] == "latest" || strings.Contains(ref[i+1:], "/") {
 			bad("service %s uses image %q; pin a version tag", name, s.Image)
+		}
+		if pinned && !digestRE.MatchString(digest) {
+			bad("service %s uses image %q; a digest is sha256: and 64 hex digits", name, s.Image)
 		}
 		if s.PullPolicy == "" {
 			bad("service %s does not set pull_policy", name)

@@ -26,6 +26,8 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
 		{"latest tag", "image: nginx:1.27.4-alpine", "image: nginx:latest", "pin a version tag"},
 		{"untagged image", "image: fraudknn-api:0.1.0", "image: fraudknn-api", "pin a version tag"},
+		{"digest without a tag", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api@sha256:" + strings.Repeat("ab", 32), "pin a version tag"},
+		{"malformed digest", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api:0.1.0@sha256:abc", "a digest is"},
 		{"no pull_policy", "    pull_policy: missing\n    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "pull_policy"},
 		{"no restart policy", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "restart"},
 		{"restart only on failure", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: on-failure\n    volumes:\n      - ./nginx", "restart"},
@@ -48,6 +50,25 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		if !found {
 			t.Errorf("%s: Check found nothing mentioning %q (%v)", c.name, c.want, f.Check())
 		}
+	}
+}
+
+// TestCheckAcceptsAPinnedImage: a registry name with tag and digest, as
+// docs/DEPLOY.md pins the pushed image, breaks no rule.
+func TestCheckAcceptsAPinnedImage(t *testing.T) {
+	good, err := os.ReadFile("../../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := "image: registry.example:5000/me/fraudknn-api:0.1.0@sha256:" + strings.Repeat("0f", 32)
+	path := filepath.Join(t.TempDir(), "docker-compose.yml")
+	os.WriteFile(path, []byte(strings.ReplaceAll(string(good), "image: fraudknn-api:0.1.0", pinned)), 0o644)
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := f.Check(); len(errs) > 0 {
+		t.Errorf("the pinned file breaks rules: %v", errs)
 	}
 }
 

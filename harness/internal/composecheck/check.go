@@ -83,6 +83,9 @@ func (r *Report) Line(file string) string {
 		file, r.Replayed, r.Wrong, r.Errors, r.LaneErrors, r.LaneWrong, r.LaneRequests,
 		cpus, mib, strings.Join(each, ", "), strings.Join(mem, ", "),
 		r.killRate, r.KillFailed, r.KillRequests, r.KillWrong, r.BackAfter.Seconds(), r.Restart)
+	if r.Balancer == "lb" {
+		s += fmt.Sprintf(" (behind lb the requests on the dead instance's connections fail: up to %d allowed)", k6MaxVUs)
+	}
 	if r.StandIn != "" {
 		s += "; nginx: " + r.StandIn
 	}
@@ -438,10 +441,24 @@ func (c *check) kill() error {
 	if back != nil {
 		return back
 	}
-	if !res.Clean() {
-		return fmt.Errorf("k6 while api1 was killed: %s; see %s", res.Line(), dir)
+	if res.Breakdown.FP+res.Breakdown.FN > 0 || res.Breakdown.Errors > c.allowedKillFailures() {
+		return fmt.Errorf("k6 while api1 was killed: %s, %d failures allowed; see %s", res.Line(), c.allowedKillFailures(), dir)
 	}
 	return nil
+}
+
+// k6MaxVUs is k6/score.js's maxVUs: at most that many client connections.
+const k6MaxVUs = 250
+
+// allowedKillFailures is how many requests may fail when api1 dies: none
+// behind nginx, which retries them on api2; behind cmd/lb a connection
+// belongs to one instance, and those on the dead one break (as
+// docker-compose.fdpass.yml says), at most one request per connection.
+func (c *check) allowedKillFailures() int {
+	if c.report.Balancer == "lb" {
+		return k6MaxVUs
+	}
+	return 0
 }
 
 // waitBack waits for the engine to restart api1 and for its socket to
