@@ -56,13 +56,8 @@ func RunBroken(cfg Config, v Broken, dir string) (static, engine string, err err
 	if err != nil {
 		return "", "", err
 	}
-	f, err := compose.Load(path)
-	if err != nil {
+	if static, err = RefusedStatically(path, v); err != nil {
 		return "", "", err
-	}
-	serr := errors.Join(append(f.Check(), f.CheckSockets(path)...)...)
-	if serr == nil || !strings.Contains(serr.Error(), v.Static) {
-		return "", "", fmt.Errorf("%s: the static check says %v; want a message containing %q", v.Name, serr, v.Static)
 	}
 	cfg.File, cfg.Static = path, false
 	cfg.Dir = filepath.Join(dir, "run")
@@ -70,7 +65,21 @@ func RunBroken(cfg Config, v Broken, dir string) (static, engine string, err err
 	if rerr == nil || !strings.Contains(rerr.Error(), v.Engine) {
 		return "", "", fmt.Errorf("%s: the run on the engine ended with %v; want a failure containing %q", v.Name, rerr, v.Engine)
 	}
-	return firstLine(serr.Error()), rerr.Error(), nil
+	return static, rerr.Error(), nil
+}
+
+// RefusedStatically checks that the rules of package compose refuse the
+// variant v written at path with v.Static, and returns the message.
+func RefusedStatically(path string, v Broken) (string, error) {
+	f, err := compose.Load(path)
+	if err != nil {
+		return "", err
+	}
+	serr := errors.Join(append(f.Check(), f.CheckSockets(path)...)...)
+	if serr == nil || !strings.Contains(serr.Error(), v.Static) {
+		return "", fmt.Errorf("%s: the static check says %v; want a message containing %q", v.Name, serr, v.Static)
+	}
+	return firstLine(serr.Error()), nil
 }
 
 func firstLine(s string) string {
