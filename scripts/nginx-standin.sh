@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/nginx-standin.sh IMAGE (the name docker-compose.yml pins)}
+case $name in *@*)
+  echo "nginx-standin: $name is pinned by digest; no local image can stand in for it: the engine must pull it from its registry" >&2; exit 1;;
+esac
 
 if docker image inspect "$name" >/dev/null 2>&1; then
   if [ -z "$(docker image inspect -f '{{index .Config.Labels "fraudknn.standin"}}' "$name")" ]; then
@@ -24,9 +27,9 @@ root=$ctx/rootfs
 copy() { mkdir -p "$root$(dirname "$1")" && cp -L "$1" "$root$1"; }
 copy "$nginx"
 [ "$nginx" = /usr/sbin/nginx ] || { mkdir -p "$root/usr/sbin" && cp -L "$nginx" "$root/usr/sbin/nginx"; }
-# The shared libraries, and the dynamic loader by the path the binary names.
+# The shared libraries, and the dynamic loader (ldd names it by the path
+# the binary asks for).
 for lib in $(ldd "$nginx" | grep -o '/[^ ]*'); do copy "$lib"; done
-copy "$(readelf -l "$nginx" | sed -n 's/.*interpreter: \(.*\)]/\1/p')"
 # Debian's build starts its worker as nobody:nogroup; uid 101 is the
 # real image's worker user.
 mkdir -p "$root/etc" "$root/etc/nginx" "$root/var/log/nginx" "$root/var/lib/nginx" "$root/run" "$root/tmp" "$root/usr/share/nginx"
