@@ -153,7 +153,12 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentTypeBytes(contentJSON)
 		ctx.SetBody(readyBody)
 	default:
-		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score and GET /ready")
+		// Routes off the contest's path come here, after its case.
+		if string(ctx.Path()) == ExplainPath {
+			s.explain(ctx)
+			return
+		}
+		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score, POST "+ExplainPath+" and GET /ready")
 	}
 }
 
