@@ -64,9 +64,9 @@ type Stack struct {
 }
 
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	cgroup *Cgroup // nil when running unlimited
+	name    string
+	cmd     *exec.Cmd
+	cgroup  *Cgroup // nil when running unlimited
 	done    chan struct{}
 	err     error
 	planned atomic.Bool // stopped on purpose, by Reindex
