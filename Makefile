@@ -9,7 +9,7 @@ PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
 
-.PHONY: all build tools run score faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score faults soak reindex fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -25,6 +25,17 @@ tools:
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
 run: build tools artifact nginx
 	bin/stack -artifact $(ARTIFACT)
+
+# A new reference file into the stack `make run` started, without a
+# failed request: builds NEXT beside the artifact, then bin/stack checks
+# it completely and moves the API instances onto it one at a time (a bad
+# artifact changes nothing). docs/OPERATIONS.md has the details.
+NEXT ?= $(basename $(ARTIFACT)).next.fknn
+
+reindex: tools
+	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
+	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
+	bin/stack -reindex $(NEXT)
 
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run

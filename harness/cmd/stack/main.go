@@ -2,6 +2,12 @@
 // instances and nginx on port 9999, each in a cgroup with the CPU quota
 // and memory limit docker-compose.yml gives its service, until Ctrl-C or
 // SIGTERM; then it stops everything it started.
+//
+// While it runs, `stack -reindex NEW.fknn` (what `make reindex` runs)
+// asks it to serve another artifact without a failed request: NEW is
+// checked completely, then each API instance in turn is stopped
+// gracefully and started on it; a bad artifact changes nothing. On
+// success NEW is moved to -artifact, the replaced file kept as .prev.
 package main
 
 import (
@@ -10,6 +16,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +35,20 @@ func main() {
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")
 	flag.Parse()
+	control := filepath.Join(cfg.RunsDir, stack.ControlSocket)
+	if *reindex != "" {
+		next, err := filepath.Abs(*reindex)
+		if err == nil {
+			err = stack.RequestReindex(control, next, os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if cfg.Compose == "" {
 		cfg.Compose = stack.ComposeFile(cfg.Balancer)
 	}
@@ -47,7 +67,14 @@ func main() {
 		logger.Printf("cannot start: %v", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, GET /ready)\nlogs: %s\nCtrl-C stops it.\n\n", s.URL, s.Dir)
+	install, _ := filepath.Abs(cfg.Artifact)
+	stopControl, err := s.ServeControl(control, install)
+	if err != nil {
+		logger.Printf("index updates are off: %v", err)
+		stopControl = func() {}
+	}
+	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, POST /fraud-score/explain, GET /ready)\nlogs: %s\n"+
+		"`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.URL, s.Dir)
 
 	code := 0
 loop:
@@ -62,9 +89,13 @@ loop:
 				code = 1
 				break loop
 			}
+			if e.Planned {
+				continue // an index update replaces it; the update says so
+			}
 			logger.Printf("%s exited (%v); nginx sends its requests to the other instance. See %s", e.Name, e.Err, s.LogFile(e.Name))
 		}
 	}
+	stopControl()
 	if err := s.Stop(); err != nil {
 		logger.Printf("stop: %v", err)
 		code = 1

@@ -234,3 +234,51 @@ func TestReindexRolls(t *testing.T) {
 		t.Fatalf("restarted api1 answers with %s; want %s", got, flip)
 	}
 }
+
+// TestControlSocket drives updates as `stack -reindex` does: a corrupt
+// artifact is refused (an error, nothing moved), a good one is served
+// and moved to the stack's artifact path.
+func TestControlSocket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds cmd/api and starts two instances")
+	}
+	old := Settle
+	Settle = 100 * time.Millisecond
+	t.Cleanup(func() { Settle = old })
+	dir := t.TempDir()
+	oldPath, newPath := smallArtifacts(t, dir)
+	s := startAPIs(t, apiBinary(t, dir), oldPath)
+	answer := labels(t, s, "api1")
+	sock := filepath.Join(s.Dir, ControlSocket)
+	stop, err := s.ServeControl(sock, oldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if _, err := s.ServeControl(sock, oldPath); err == nil {
+		t.Fatal("a second ServeControl took over the socket of a running one")
+	}
+
+	b, _ := os.ReadFile(newPath)
+	corrupt := filepath.Join(dir, "corrupt.fknn")
+	os.WriteFile(corrupt, b[:len(b)-1], 0o644)
+	var out strings.Builder
+	if err := RequestReindex(sock, corrupt, &out); err == nil || !strings.Contains(out.String(), "error: the new artifact is refused") {
+		t.Fatalf("a truncated artifact: %v\n%s", err, out.String())
+	}
+	if got := labels(t, s, "api2"); got != answer || s.Artifact() != oldPath {
+		t.Fatalf("after a refused update: neighbours %s (before %s), artifact %s", got, answer, s.Artifact())
+	}
+
+	out.Reset()
+	if err := RequestReindex(sock, newPath, &out); err != nil || !strings.Contains(out.String(), "ok: every instance serves") {
+		t.Fatalf("a good artifact: %v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	if got := labels(t, s, "api2"); got == answer || s.Artifact() != oldPath {
+		t.Fatalf("after the update: neighbours %s (before %s), artifact %s", got, answer, s.Artifact())
+	}
+	if _, err := os.Stat(oldPath + ".prev"); err != nil {
+		t.Fatal(err)
+	}
+}
