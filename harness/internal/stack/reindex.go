@@ -212,3 +212,13 @@ func (s *Stack) Install(path, dest string) error {
 	s.setArtifact(dest)
 	return nil
 }
+
+// Pid returns the process id of service name, 0 if there is none.
+func (s *Stack) Pid(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.procs[name]; p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
