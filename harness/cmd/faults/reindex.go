@@ -217,7 +217,11 @@ func runReindex(logger *log.Logger, c config, s *stack.Stack, d *drill, dir stri
 	if err != nil {
 		return nil, err
 	}
-	os.Remove(samples) // about 100 MB; the figures below are what it held
+	// About 100 MB of samples and 300 MB of artifacts: the figures below
+	// are what they held, and the drill makes them again.
+	for _, f := range []string{samples, d.corrupt, d.truncated, d.next} {
+		os.Remove(f)
+	}
 	report["refused"] = refused
 	report["flipped_references"] = d.flipped
 	report["payloads_changed"] = fmt.Sprintf("%d of %d", d.changed, d.total)
@@ -240,13 +244,16 @@ func runReindex(logger *log.Logger, c config, s *stack.Stack, d *drill, dir stri
 // before the first instance was stopped, until the last instance was
 // ready on the new index, and after.
 type timeline struct {
-	BeforeOld, BeforeNew int
-	DuringOld, DuringNew int
-	AfterOld, AfterNew   int
-	Errors               int
-	FirstNewMs           float64 // first answer from the new index, after the first instance was stopped
-	LastOldMs            float64 // last answer from the old index, after the same
-	BothMs               float64 // how long both indexes answered: LastOld - FirstNew (0 if they never overlapped)
+	BeforeOld  int     `json:"before_old"`
+	BeforeNew  int     `json:"before_new"`
+	DuringOld  int     `json:"during_old"`
+	DuringNew  int     `json:"during_new"`
+	AfterOld   int     `json:"after_old"`
+	AfterNew   int     `json:"after_new"`
+	Errors     int     `json:"errors"`
+	FirstNewMs float64 `json:"first_new_ms"` // first answer from the new index, after the first instance was stopped
+	LastOldMs  float64 `json:"last_old_ms"`  // last answer from the old index, after the same
+	BothMs     float64 `json:"both_ms"`      // how long both indexes answered: LastOld - FirstNew (0 if they never overlapped)
 }
 
 // readTimeline reads k6's CSV samples: every decision_* counter sample is

@@ -13,12 +13,12 @@ import (
 
 // Step is what replacing one API instance took, as the stack saw it.
 type Step struct {
-	Name    string
-	Stop    time.Time // SIGTERM sent
-	Stopped time.Time // the old process exited (its requests drained)
-	Ready   time.Time // the new process answered /ready
-	Back    time.Time // it answered through the balancer, or Settle passed
-	Served  float64   // transactions it had scored by Back
+	Name    string    `json:"name"`
+	Stop    time.Time `json:"stop"`    // SIGTERM sent
+	Stopped time.Time `json:"stopped"` // the old process exited (its requests drained)
+	Ready   time.Time `json:"ready"`   // the new process answered /ready
+	Back    time.Time `json:"back"`    // it scored a transaction sent by the balancer, or Settle passed
+	Served  float64   `json:"served"`  // transactions it had scored by Back
 }
 
 // Roll is the record of an index update.
