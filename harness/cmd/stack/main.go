@@ -8,6 +8,8 @@
 // checked completely, then each API instance in turn is stopped
 // gracefully and started on it; a bad artifact changes nothing. On
 // success NEW is moved to -artifact, the replaced file kept as .prev.
+// `stack -check NEW.fknn` runs the same checks alone (for the compose
+// deployment's update, docs/OPERATIONS.md).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fraudknn/harness/internal/compose"
 	"fraudknn/harness/internal/stack"
 )
 
@@ -35,8 +38,19 @@ func main() {
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	check := flag.String("check", "", "do not start a stack: check this artifact as an index update would (every check an API makes, and the API's memory limit in -compose), and exit")
 	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")
 	flag.Parse()
+	if cfg.Compose == "" {
+		cfg.Compose = stack.ComposeFile(cfg.Balancer)
+	}
+	if *check != "" {
+		if err := checkArtifact(*check, cfg.Compose); err != nil {
+			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	control := filepath.Join(cfg.RunsDir, stack.ControlSocket)
 	if *reindex != "" {
 		next, err := filepath.Abs(*reindex)
@@ -48,9 +62,6 @@ func main() {
 			os.Exit(1)
 		}
 		return
-	}
-	if cfg.Compose == "" {
-		cfg.Compose = stack.ComposeFile(cfg.Balancer)
 	}
 	logger := log.New(os.Stderr, "stack: ", log.LstdFlags)
 	cfg.Log = logger
@@ -102,4 +113,23 @@ loop:
 	}
 	logger.Printf("stopped; logs kept in %s", s.Dir)
 	os.Exit(code)
+}
+
+// checkArtifact checks the artifact at path against an API instance's
+// memory limit in the compose file, and says so.
+func checkArtifact(path, composeFile string) error {
+	file, err := compose.Load(composeFile)
+	if err != nil {
+		return err
+	}
+	limits, err := file.Limits(stack.APIs[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", composeFile, err)
+	}
+	meta, err := stack.CheckArtifact(path, limits.Memory)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ok: %s passes every check an API makes and fits in %d MiB (built from references with sha256 %x)\n", path, limits.Memory>>20, meta.Source)
+	return nil
 }
