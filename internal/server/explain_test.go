@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -242,24 +241,7 @@ func TestExplainNotReady(t *testing.T) {
 // TestExplainAllocations counts the explain route's allocations per
 // request: it builds its answer on the stack, so none.
 func TestExplainAllocations(t *testing.T) {
-	s := New(log.New(io.Discard, "", 0))
-	ix, _, _ := testIndex(t, 2000)
-	s.Load(ix, 10)
-	var ctx fasthttp.RequestCtx
-	body := warmBody(11)
-	run := func() {
-		ctx.Request.Reset()
-		ctx.Response.Reset()
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(ExplainPath)
-		ctx.Request.SetBody(body)
-		s.Handler(&ctx)
-	}
-	run()
-	if ctx.Response.StatusCode() != 200 || !bytes.Contains(ctx.Response.Body(), []byte(`"neighbors"`)) {
-		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-	}
-	a := testing.AllocsPerRun(200, run)
+	a := allocsPerRequest(t, ExplainPath)
 	t.Logf("POST %s: %v allocations per request", ExplainPath, a)
 	if a > 0 {
 		t.Fatalf("POST %s allocates %v times per request; want 0", ExplainPath, a)
