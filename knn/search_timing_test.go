@@ -83,7 +83,7 @@ func BenchmarkKernelCentroids(b *testing.B) {
 func benchIndex(b *testing.B, n, k int) (*Index, []int16) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	vecs, labels := synth(rng, n, false)
-	ix, err := Build(vecs, labels, assignments(rng, vecs, n, k)["by-coordinate"], k)
+	ix, err := Build(vecs, labels, assignment(rng, vecs, n, k, "by-coordinate"), k)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func main() {
 	runtime.GC()
 	debug.FreeOSMemory()
 	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB %s and checked in %v, %d warm-up searches in %v",
-		a.Index.N, a.Index.K, float64(a.Size)/(1<<20), how, mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
+		a.Index.Len(), a.Index.Clusters(), float64(a.Size)/(1<<20), how, mapped.Round(time.Millisecond), *warm, warmed.Round(time.Millisecond))
 	handed(*fdpassPath, srv, served, logger)
 	waitAndStop(srv, svc, served, logger)
 }

@@ -76,7 +76,7 @@ func run(refsPath, out string, k int, seed uint64, iters, sampleSize, workers in
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Fprintf(os.Stderr, "indexer: N %d, K %d (asked %d), cluster sizes min %d / median %d / max %d, wall %.1fs, peak RSS %d MiB, artifact %s %.1f MiB, source sha256 %x\n",
-		ix.N, ix.K, k, sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1],
+		ix.Len(), ix.Clusters(), k, sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1],
 		time.Since(start).Seconds(), ru.Maxrss>>10, out, float64(size)/(1<<20), set.SHA256)
 	return nil
 }

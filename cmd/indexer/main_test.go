@@ -58,8 +58,8 @@ func TestBuildsAnArtifact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Index.N != 5000 || a.Index.K < 32 || a.Index.K > 64 || a.Meta.KRequested != 64 {
-		t.Fatalf("artifact has N %d, K %d (asked %d)", a.Index.N, a.Index.K, a.Meta.KRequested)
+	if n, k := a.Index.Len(), a.Index.Clusters(); n != 5000 || k < 32 || k > 64 || a.Meta.KRequested != 64 {
+		t.Fatalf("artifact has N %d, K %d (asked %d)", n, k, a.Meta.KRequested)
 	}
 }
 
