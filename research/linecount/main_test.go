@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 )
 
@@ -81,7 +82,7 @@ func TestOracle(t *testing.T) {
 	ix, vecs := synthetic(t, 3000, 10)
 	_, labels := ix.Original()
 	tr := buildTree(ix, []int{8, 16})
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := testenv.Rand(t, 1)
 	var r knn.Result
 	for range 50 {
 		var q [knn.Dims]int16

@@ -37,11 +37,65 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
-func TestGaps(t *testing.T) {
-	var out strings.Builder
-	gaps(&out, 20*time.Millisecond)
-	if !strings.HasPrefix(out.String(), "busy loop: ") {
-		t.Fatalf("unexpected report %q", out.String())
+// TestMeasurePauses checks what the busy loop returns: it ran at least
+// as long as asked, and every pause it counts is over minPause and fits
+// in the time it ran.
+func TestMeasurePauses(t *testing.T) {
+	const d = 20 * time.Millisecond
+	pauses, elapsed := measurePauses(d)
+	if elapsed < d {
+		t.Fatalf("the loop ran %v; asked for %v", elapsed, d)
+	}
+	var lost time.Duration
+	for _, p := range pauses {
+		if p <= minPause {
+			t.Fatalf("a pause of %v counted; only pauses over %v count", p, minPause)
+		}
+		lost += p
+	}
+	if lost > elapsed {
+		t.Fatalf("%v of pauses in a loop of %v", lost, elapsed)
+	}
+}
+
+// TestReportPauses checks the summary line's arithmetic on known pauses.
+func TestReportPauses(t *testing.T) {
+	cases := []struct {
+		pauses  []time.Duration
+		elapsed time.Duration
+		want    string
+	}{
+		{nil, 20 * time.Millisecond, "busy loop: no pause over 5µs in 20ms\n"},
+		{
+			[]time.Duration{40 * time.Microsecond, 10 * time.Microsecond, 30 * time.Microsecond, 20 * time.Microsecond},
+			time.Millisecond,
+			"busy loop: 4 pauses over 5µs in 1ms (one every 250µs), 10.0% of the time lost; pauses p50 30µs, p99 40µs, max 40µs\n",
+		},
+	}
+	for _, c := range cases {
+		var out strings.Builder
+		reportPauses(&out, c.pauses, c.elapsed)
+		if out.String() != c.want {
+			t.Errorf("reportPauses(%v, %v):\n got %q\nwant %q", c.pauses, c.elapsed, out.String(), c.want)
+		}
+	}
+}
+
+// TestSum checks the unrolled sum against a plain loop, on lengths around
+// the unrolling's edges.
+func TestSum(t *testing.T) {
+	words := make([]uint64, 100)
+	for i := range words {
+		words[i] = uint64(i*i + 7)
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 100} {
+		var want uint64
+		for _, w := range words[:n] {
+			want += w
+		}
+		if got := sum(words[:n]); got != want {
+			t.Errorf("sum of %d words = %d; want %d", n, got, want)
+		}
 	}
 }
 
