@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/kmeans"
-	"fraudknn/internal/testenv"
 )
 
 // refsFile writes n random references as gzipped JSON and returns its path.
@@ -96,18 +94,6 @@ func TestMalformedInputWritesNothing(t *testing.T) {
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Errorf("%s: %d files left in the output folder", name, len(entries))
-		}
-	}
-}
-
-// BenchmarkIndexer builds the full artifact from the shared references with
-// the default settings: `go test -run '^$' -bench Indexer -benchtime 1x ./cmd/indexer`.
-func BenchmarkIndexer(b *testing.B) {
-	refs := testenv.DataFile(b, "references.json.gz")
-	out := filepath.Join(b.TempDir(), "index.fknn")
-	for b.Loop() {
-		if err := run(refs, out, 4096, 1, kmeans.DefaultIterations, kmeans.DefaultSample, 0); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
