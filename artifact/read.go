@@ -25,7 +25,7 @@ type Artifact struct {
 }
 
 // RebuildHint says how to make a good artifact; errors from Open end with it.
-const RebuildHint = "rebuild it with `make artifact` (or `go run ./cmd/indexer -refs references.json.gz -out PATH`)"
+const RebuildHint = "rebuild it with `make artifact` or `go run ./cmd/indexer` (add -out PATH to write it elsewhere)"
 
 // Open maps the artifact at path read-only and checks it before anything
 // uses it: the header (magic, version, checksum, every size and offset),
