@@ -86,12 +86,7 @@ func TestRefusesBadArtifacts(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		client := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
-			},
-		}}
+		client := unixClient(sock)
 		var err error
 	poll:
 		for {
