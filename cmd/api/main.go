@@ -41,6 +41,7 @@ func main() {
 	}
 	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
 	setProcs(*procs)
+	sigs := notifyStop()
 	if !*floor {
 		if err := checkArtifact(*artifactPath); err != nil {
 			logger.Printf("cannot serve: %v", err)
@@ -57,7 +58,7 @@ func main() {
 	}
 	handOver(*fdpassPath, srv, served, logger)
 
-	waitForSignal(served, logger)
+	waitForSignal(sigs, served, logger)
 	stop(srv, svc, logger)
 }
 

@@ -64,11 +64,19 @@ func handOver(path string, srv *fasthttp.Server, served chan<- error, logger *lo
 	go func() { served <- srv.Serve(r) }()
 }
 
-// waitForSignal returns on SIGTERM or SIGINT, and stops the program
-// (exit 1) if a server stops by itself first.
-func waitForSignal(served <-chan error, logger *log.Logger) {
+// notifyStop catches SIGTERM and SIGINT from now on. Called before the
+// service can report ready, so that a signal that comes as soon as it is
+// ready still drains the requests in flight instead of killing the
+// process; one that comes during loading takes effect once loaded.
+func notifyStop() <-chan os.Signal {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	return sigs
+}
+
+// waitForSignal returns on SIGTERM or SIGINT, and stops the program
+// (exit 1) if a server stops by itself first.
+func waitForSignal(sigs <-chan os.Signal, served <-chan error, logger *log.Logger) {
 	select {
 	case sig := <-sigs:
 		logger.Printf("%v: stopping; in-flight requests finish", sig)
