@@ -35,7 +35,7 @@ K6 = .tools/bin/k6
 score: build tools artifact nginx k6
 	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
 
-# Faults under load (README, "Reliability"); each starts its own stack.
+# Faults under load (docs/OPERATIONS.md, "Fault drills"); each starts its own stack.
 faults: build tools artifact nginx k6
 	bin/faults -fault kill9
 	bin/faults -fault sigterm
