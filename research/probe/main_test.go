@@ -1,7 +1,10 @@
 package main
 
 import (
+	"math"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +102,9 @@ func TestSum(t *testing.T) {
 	}
 }
 
+// TestMemory runs the memory measurements on a small buffer: two lines,
+// a read rate and a time per line that are positive, finite numbers, and a
+// load latency for each working set (1, 2 and 4 MiB).
 func TestMemory(t *testing.T) {
 	var out strings.Builder
 	if err := memory(&out, 4<<20); err != nil {
@@ -108,13 +114,27 @@ func TestMemory(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("got %d lines, want 2:\n%s", len(lines), out.String())
 	}
-	if !strings.HasPrefix(lines[0], "memory: one core reading 4 MiB in order: ") || !strings.Contains(lines[0], " GB/s, ") {
-		t.Errorf("unexpected first line %q", lines[0])
+	rate := regexp.MustCompile(`^memory: one core reading 4 MiB in order: (\S+) GB/s, (\S+) ns a 64-byte line`).FindStringSubmatch(lines[0])
+	if rate == nil {
+		t.Fatalf("first line %q does not give the read rate", lines[0])
 	}
-	// One figure per working set: 1, 2 and 4 MiB.
-	for _, span := range []string{"1 MiB ", "2 MiB ", "4 MiB "} {
-		if !strings.Contains(lines[1], span) {
-			t.Errorf("second line has no figure for %s: %q", span, lines[1])
+	positive(t, lines[0], rate[1:]...)
+	for _, span := range []string{"1 MiB", "2 MiB", "4 MiB"} {
+		m := regexp.MustCompile(span + ` (\S+) ns`).FindStringSubmatch(lines[1])
+		if m == nil {
+			t.Fatalf("second line has no figure for %s: %q", span, lines[1])
+		}
+		positive(t, lines[1], m[1])
+	}
+}
+
+// positive fails the test unless every figure is a positive finite number.
+func positive(t *testing.T, line string, figures ...string) {
+	t.Helper()
+	for _, f := range figures {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("figure %q in %q is not a positive number", f, line)
 		}
 	}
 }
