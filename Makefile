@@ -132,8 +132,8 @@ replay: artifact
 bench: artifact
 	$(GO) test -run '^$$' -bench Kernel -count 8 ./knn > build/bench-kernels.txt
 	benchstat -col /kernel build/bench-kernels.txt
-	$(GO) test -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-avx2.txt
-	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-go.txt
+	$(GO) test -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-avx2.txt
+	$(GO) test -tags purego -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-go.txt
 	benchstat build/bench-go.txt build/bench-avx2.txt
 
 # Every shared payload over HTTP through a running stack (make run).

@@ -64,8 +64,7 @@ func init() {
 
 // Load makes the service answer from ix: it runs warm searches first
 // (about warm of them, over vectors of the index, and through the whole
-// handler), then reports ready. ix must have passed Verify (artifact.Open
-// does that and touches every page on the way).
+// handler), then reports ready.
 func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
 	start := time.Now()
 	pool := &sync.Pool{New: func() any { return &worker{s: knn.NewSearcher(ix, decision.Neighbors)} }}
@@ -102,9 +101,8 @@ func (s *Service) Drain() { s.ready.Store(false) }
 // warmQuery returns the i-th warm-up query: a vector of the index,
 // spread over the clusters.
 func warmQuery(ix *knn.Index, i int) [knn.Dims]int16 {
-	c := (i * 7919) % ix.K
-	lo, hi := int(ix.Start[c]), int(ix.Start[c+1])
-	return ix.Vector(c, lo+(i*31)%(hi-lo))
+	c := (i * 7919) % ix.Clusters()
+	return ix.Vector(c, (i*31)%ix.ClusterSize(c))
 }
 
 // warmBody returns a valid request body that varies with i.

@@ -94,7 +94,7 @@ func main() {
 		return
 	}
 	fmt.Printf("replay: artifact %s: %d vectors in %d clusters (%.0f MiB in huge pages); %d payloads; kernels %s\n",
-		*artifactPath, a.Index.N, a.Index.K, float64(max(a.HugeBytes(), 0))/(1<<20), len(p.Entries), knn.Kernel())
+		*artifactPath, a.Index.Len(), a.Index.Clusters(), float64(max(a.HugeBytes(), 0))/(1<<20), len(p.Entries), knn.Kernel())
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
