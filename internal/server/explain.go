@@ -28,18 +28,10 @@ func (s *Service) explain(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on "+ExplainPath+"; use POST")
 		return
 	}
-	pool := s.workers.Load()
-	if pool == nil {
-		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+	w, pool, v, ok := s.search(ctx)
+	if !ok {
 		return
 	}
-	v, err := vectorize.Vectorize(ctx.PostBody())
-	if err != nil {
-		s.fail(ctx, fasthttp.StatusBadRequest, err.Error())
-		return
-	}
-	w := pool.Get().(*worker)
-	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
 	var scratch [explainScratch]byte
 	body := AppendExplanation(scratch[:0], &v, &w.r)
 	pool.Put(w)

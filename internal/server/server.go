@@ -163,23 +163,36 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 // fraudScore answers POST /fraud-score. On a valid body it allocates
 // nothing.
 func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
-	pool := s.workers.Load()
-	if pool == nil {
-		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+	w, pool, _, ok := s.search(ctx)
+	if !ok {
 		return
 	}
-	v, err := vectorize.Vectorize(ctx.PostBody())
-	if err != nil {
-		s.fail(ctx, fasthttp.StatusBadRequest, err.Error())
-		return
-	}
-	w := pool.Get().(*worker)
-	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
 	frauds, scanned := w.r.Frauds, w.r.Vectors
 	pool.Put(w)
 	s.Metrics.decided(frauds, scanned)
 	ctx.SetContentTypeBytes(contentJSON)
 	ctx.SetBody(answers[frauds])
+}
+
+// search turns the request body into a vector and finds its neighbours,
+// for the routes that score. When it cannot (503 before Load, 400 for a
+// body that cannot be scored) it answers the request itself and returns
+// ok false; otherwise w holds the result until the caller puts it back
+// in pool.
+func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vectorize.Vector, ok bool) {
+	pool = s.workers.Load()
+	if pool == nil {
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+		return nil, nil, v, false
+	}
+	v, err := vectorize.Vectorize(ctx.PostBody())
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, nil, v, false
+	}
+	w = pool.Get().(*worker)
+	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
+	return w, pool, v, true
 }
 
 // fail answers with status and a JSON body {"error": msg}.
