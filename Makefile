@@ -11,7 +11,7 @@ SEED     ?= 1
 # The API image's name: the local default; make push prefixes REGISTRY.
 IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run score faults soak fuzz k6 image compose-check push nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score faults soak reindex fuzz k6 image compose-check push nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -28,6 +28,17 @@ tools:
 run: build tools artifact nginx
 	bin/stack -artifact $(ARTIFACT)
 
+# A new reference file into the stack `make run` started, without a
+# failed request: builds NEXT beside the artifact, then bin/stack checks
+# it completely and moves the API instances onto it one at a time (a bad
+# artifact changes nothing). docs/OPERATIONS.md has the details.
+NEXT ?= $(basename $(ARTIFACT)).next.fknn
+
+reindex: tools
+	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
+	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
+	bin/stack -reindex $(NEXT)
+
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run
 # folder. PEAK, SECONDS and PAYLOADS override the load shape.
@@ -37,7 +48,7 @@ K6 = .tools/bin/k6
 score: build tools artifact nginx k6
 	bin/score -k6 $(K6) -payloads $(or $(PAYLOADS),$(DATA)/test-data.json.gz)
 
-# Faults under load (README, "Reliability"); each starts its own stack.
+# Faults under load (docs/OPERATIONS.md, "Fault drills"); each starts its own stack.
 faults: build tools artifact nginx k6
 	bin/faults -fault kill9
 	bin/faults -fault sigterm
@@ -141,8 +152,8 @@ replay: artifact
 bench: artifact
 	$(GO) test -run '^$$' -bench Kernel -count 8 ./knn > build/bench-kernels.txt
 	benchstat -col /kernel build/bench-kernels.txt
-	$(GO) test -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-avx2.txt
-	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-go.txt
+	$(GO) test -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-avx2.txt
+	$(GO) test -tags purego -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-go.txt
 	benchstat build/bench-go.txt build/bench-avx2.txt
 
 # Every shared payload over HTTP through a running stack (make run).
