@@ -44,7 +44,15 @@ if ! docker info >/dev/null 2>&1; then
   # Machines of this kind manage no firewall rules (no iptables);
   # published ports are served by docker-proxy.
   say "starting dockerd $DOCKERD_FLAGS (log: /var/log/fraudknn-dockerd.log)"
-  setsid nohup dockerd $DOCKERD_FLAGS >/var/log/fraudknn-dockerd.log 2>&1 < /dev/null &
+  # It outlives this script: it must inherit no descriptor but the three
+  # standard ones (a lock the caller holds, say, would stay held).
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec setsid dockerd $DOCKERD_FLAGS >/var/log/fraudknn-dockerd.log 2>&1 < /dev/null
+  ) &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || skip "the Docker engine does not start here; dockerd's log ends with: $(tail -n 3 /var/log/fraudknn-dockerd.log | tr '\n' ' ')"
 fi
