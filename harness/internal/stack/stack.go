@@ -165,11 +165,7 @@ func Start(cfg Config) (*Stack, error) {
 
 	if cfg.Balancer == "fdpass" {
 		// The nginx service's slot: its name, cgroup and limits.
-		if err := s.start("nginx", cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
-			s.Stop()
-			return nil, err
-		}
-		if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -186,15 +182,21 @@ func Start(cfg Config) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	if err := s.start("nginx", cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+	if err := s.startBalancer(cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
 		s.Stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// startBalancer starts prog (nginx or cmd/lb) in the nginx service's
+// slot, with its cgroup and limits, and waits until an API answers
+// /ready through it.
+func (s *Stack) startBalancer(cg *Cgroup, prog string, args ...string) error {
+	if err := s.start("nginx", cg, prog, args...); err != nil {
+		return err
+	}
+	return s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second)
 }
 
 func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
