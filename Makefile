@@ -8,8 +8,10 @@ REFS     ?= $(firstword $(wildcard resources/references.json.gz) $(wildcard $(DA
 PAYLOADS ?= $(DATA)/test-data.json.gz
 ARTIFACT ?= build/index.fknn
 SEED     ?= 1
+# The API image's name: the local default; make push prefixes REGISTRY.
+IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run score capacity faults soak fuzz k6 image nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score capacity faults soak reindex fuzz k6 image compose-check push nginx artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -25,6 +27,17 @@ tools:
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
 run: build tools artifact nginx
 	bin/stack -artifact $(ARTIFACT)
+
+# A new reference file into the stack `make run` started, without a
+# failed request: builds NEXT beside the artifact, then bin/stack checks
+# it completely and moves the API instances onto it one at a time (a bad
+# artifact changes nothing). docs/OPERATIONS.md has the details.
+NEXT ?= $(basename $(ARTIFACT)).next.fknn
+
+reindex: tools
+	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
+	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
+	bin/stack -reindex $(NEXT)
 
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run
@@ -45,7 +58,7 @@ CAPACITY_SECONDS ?= 10
 capacity: build tools artifact nginx k6
 	bin/capacity -k6 $(K6) -payloads $(PAYLOADS) -rates $(CAPACITY_RATES) -seconds $(CAPACITY_SECONDS)
 
-# Faults under load (README, "Reliability"); each starts its own stack.
+# Faults under load (docs/OPERATIONS.md, "Fault drills"); each starts its own stack.
 faults: build tools artifact nginx k6
 	bin/faults -fault kill9
 	bin/faults -fault sigterm
@@ -84,7 +97,25 @@ image: artifact
 	mkdir -p build/image/sockets
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/ ./cmd/api ./cmd/lb
 	cp $(ARTIFACT) build/image/index.fknn
-	docker build -t fraudknn-api:0.1.0 .
+	docker build -q -t $(IMAGE) .
+
+# The compose files on a real Docker engine, end to end, one summary line
+# each (docs/DEPLOY.md); as root: installs and starts the engine and
+# Compose when missing. COMPOSE_FILES picks the files (a pinned copy, say).
+COMPOSE_FILES ?= docker-compose.yml docker-compose.fdpass.yml
+compose-check: artifact
+	GO=$(GO) PAYLOADS=$(PAYLOADS) IMAGE=$(IMAGE) scripts/compose-check.sh $(COMPOSE_FILES)
+
+# Tags the API image REGISTRY/IMAGE, pushes it and prints the digest to
+# pin in the compose files (docs/DEPLOY.md).
+push: image
+	@[ -n "$(REGISTRY)" ] || { echo "make: push needs REGISTRY, the registry and namespace to push to, e.g. make push REGISTRY=docker.io/yourname" >&2; exit 1; }
+	docker tag $(IMAGE) $(REGISTRY)/$(IMAGE)
+	docker push $(REGISTRY)/$(IMAGE)
+	@digest=$$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' $(REGISTRY)/$(IMAGE) | grep -m1 '^$(REGISTRY)/$(firstword $(subst :, ,$(IMAGE)))@' | sed 's/.*@//'); \
+	  [ -n "$$digest" ] || { echo "make: the registry reported no digest for $(REGISTRY)/$(IMAGE)" >&2; exit 1; }; \
+	  echo "pushed $(REGISTRY)/$(IMAGE), digest $$digest"; \
+	  echo "pin it in docker-compose.yml and docker-compose.fdpass.yml: image: $(REGISTRY)/$(IMAGE)@$$digest"
 
 # The artifact is built once from the reference file and reused.
 artifact: $(ARTIFACT)
@@ -131,8 +162,8 @@ replay: artifact
 bench: artifact
 	$(GO) test -run '^$$' -bench Kernel -count 8 ./knn > build/bench-kernels.txt
 	benchstat -col /kernel build/bench-kernels.txt
-	$(GO) test -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-avx2.txt
-	$(GO) test -tags purego -run '^$$' -bench Search -count 8 ./harness/internal/replay > build/bench-go.txt
+	$(GO) test -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-avx2.txt
+	$(GO) test -tags purego -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-go.txt
 	benchstat build/bench-go.txt build/bench-avx2.txt
 
 # Every shared payload over HTTP through a running stack (make run).

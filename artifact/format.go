@@ -25,9 +25,6 @@ const HeaderSize = 384
 // Align is the alignment of every section's offset in the file.
 const Align = 64
 
-// Scale is the fixed-point scale of the stored coordinates.
-const Scale = 10000
-
 // The sections, in file order.
 const (
 	secVectors         = iota // int16, PadStart[K]·Dims: per-cluster SoA blocks
@@ -49,7 +46,7 @@ const (
 var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima", "leaf starts", "leaf boxes", "region centroids", "region minima", "region maxima"}
 
 // dataDependent marks the sections whose length follows from the data
-// (padded sizes), not from N and K alone: the index check covers them.
+// (padded sizes), not from N and K alone: knn.New checks them.
 var dataDependent = [numSections]bool{secVectors: true, secLeafBoxes: true}
 
 // Header field offsets.
@@ -146,7 +143,7 @@ func (h *header) encode() []byte {
 	le.PutUint32(b[offN:], uint32(h.n))
 	le.PutUint32(b[offDims:], knn.Dims)
 	le.PutUint32(b[offK:], uint32(h.k))
-	le.PutUint32(b[offScale:], Scale)
+	le.PutUint32(b[offScale:], knn.Scale)
 	le.PutUint32(b[offGroup:], knn.Group)
 	le.PutUint32(b[offLeaf:], knn.Leaf)
 	le.PutUint32(b[offRegion:], knn.RegionSize)
@@ -199,8 +196,8 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	if d := le.Uint32(b[offDims:]); d != knn.Dims {
 		return nil, fmt.Errorf("artifact has %d dimensions; this build searches %d", d, knn.Dims)
 	}
-	if s := le.Uint32(b[offScale:]); s != Scale {
-		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, Scale)
+	if s := le.Uint32(b[offScale:]); s != knn.Scale {
+		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, knn.Scale)
 	}
 	if g := le.Uint32(b[offGroup:]); g != knn.Group {
 		return nil, fmt.Errorf("artifact pads clusters to %d vectors; this build needs %d", g, knn.Group)

@@ -41,9 +41,9 @@ func openBytes(t *testing.T, b []byte) {
 	s := knn.NewSearcher(a.Index, 5)
 	var r knn.Result
 	for i := 0; i < 3; i++ {
-		q := a.Index.Vector(i%a.Index.K, int(a.Index.Start[i%a.Index.K]))
+		q := a.Index.Vector(i%a.Index.Clusters(), 0)
 		s.Search(&q, &r)
-		if r.Count != min(5, a.Index.N) {
+		if r.Count != min(5, a.Index.Len()) {
 			t.Fatalf("a search of an accepted artifact found %d neighbours", r.Count)
 		}
 	}

@@ -25,12 +25,12 @@ type Artifact struct {
 }
 
 // RebuildHint says how to make a good artifact; errors from Open end with it.
-const RebuildHint = "rebuild it with `make artifact` (or `go run ./cmd/indexer -refs references.json.gz -out PATH`)"
+const RebuildHint = "rebuild it with `make artifact` or `go run ./cmd/indexer` (add -out PATH to write it elsewhere)"
 
 // Open maps the artifact at path read-only and checks it before anything
 // uses it: the header (magic, version, checksum, every size and offset),
 // the checksum of all the data, which also brings every page into memory,
-// and the index contents (knn.Index.Verify). A file that fails any check
+// and the index contents (knn.New). A file that fails any check
 // is refused with an error that says what is wrong.
 func Open(path string) (*Artifact, error) {
 	a, err := open(path)
@@ -164,7 +164,7 @@ func (a *Artifact) load() error {
 		s := h.sections[i]
 		return a.data[s.off : s.off+s.len]
 	}
-	ix := &knn.Index{
+	ix, err := knn.New(knn.Tables{
 		N:         h.n,
 		K:         h.k,
 		Vecs:      view[int16](sec(secVectors)),
@@ -181,11 +181,10 @@ func (a *Artifact) load() error {
 		RegionCentroids: view[float32](sec(secRegionCentroids)),
 		RegionMin:       view[int16](sec(secRegionMin)),
 		RegionMax:       view[int16](sec(secRegionMax)),
-	}
-	if err := ix.Verify(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("index is inconsistent: %w", err)
 	}
-	ix.Init()
 	a.Index = ix
 	a.Meta = h.meta
 	return nil

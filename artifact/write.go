@@ -22,26 +22,24 @@ func Write(path string, ix *knn.Index, meta Meta) (size int64, err error) {
 	if !littleEndian() {
 		return 0, errors.New("artifact: writing needs a little-endian machine")
 	}
-	if err := ix.Check(); err != nil {
-		return 0, fmt.Errorf("artifact: refusing to write an inconsistent index: %w", err)
-	}
-	h := &header{n: ix.N, k: ix.K, meta: meta}
-	h.sections, h.fileSize = layout(sectionLengths(ix.N, ix.K, int(ix.PadStart[ix.K]), int(ix.LeafStart[ix.K])))
+	t := ix.Tables()
+	h := &header{n: t.N, k: t.K, meta: meta}
+	h.sections, h.fileSize = layout(sectionLengths(t.N, t.K, int(t.PadStart[t.K]), int(t.LeafStart[t.K])))
 	data := [numSections][]byte{
-		secVectors:   asBytes(ix.Vecs),
-		secLabels:    asBytes(ix.Labels),
-		secPositions: asBytes(ix.Pos),
-		secStart:     asBytes(ix.Start),
-		secPadStart:  asBytes(ix.PadStart),
-		secCentroids: asBytes(ix.Centroids),
-		secBoxMin:    asBytes(ix.BoxMin),
-		secBoxMax:    asBytes(ix.BoxMax),
-		secLeafStart: asBytes(ix.LeafStart),
-		secLeafBoxes: asBytes(ix.LeafBoxes),
+		secVectors:   asBytes(t.Vecs),
+		secLabels:    asBytes(t.Labels),
+		secPositions: asBytes(t.Pos),
+		secStart:     asBytes(t.Start),
+		secPadStart:  asBytes(t.PadStart),
+		secCentroids: asBytes(t.Centroids),
+		secBoxMin:    asBytes(t.BoxMin),
+		secBoxMax:    asBytes(t.BoxMax),
+		secLeafStart: asBytes(t.LeafStart),
+		secLeafBoxes: asBytes(t.LeafBoxes),
 
-		secRegionCentroids: asBytes(ix.RegionCentroids),
-		secRegionMin:       asBytes(ix.RegionMin),
-		secRegionMax:       asBytes(ix.RegionMax),
+		secRegionCentroids: asBytes(t.RegionCentroids),
+		secRegionMin:       asBytes(t.RegionMin),
+		secRegionMax:       asBytes(t.RegionMax),
 	}
 
 	dir, base := filepath.Split(path)

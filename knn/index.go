@@ -1,7 +1,7 @@
 // Package knn finds the exact nearest neighbours of a query vector among a
 // clustered set of labelled reference vectors.
 //
-// Vectors are fixed-point: every coordinate is an int16 at scale 10000, so
+// Vectors are fixed-point: every coordinate is an int16 at Scale, so
 // squared distances are exact integers and the search can promise the same
 // answer as a brute-force scan, ties included (see docs/SEARCH.md).
 package knn
@@ -18,8 +18,13 @@ import (
 // Dims is the number of coordinates of every vector.
 const Dims = 14
 
-// MaxValue is the largest magnitude of a coordinate: 1.0 at scale 10000.
-const MaxValue = 10000
+// Scale is the fixed-point scale of every coordinate: a value v is stored
+// as int16(round(v*Scale)). Package vectorize makes queries at this scale
+// and package artifact records it in every file.
+const Scale = 10000
+
+// MaxValue is the largest magnitude of a coordinate: 1.0 at Scale.
+const MaxValue = Scale
 
 // Group is the number of vectors a cluster's rows are padded to a multiple
 // of, so that SIMD loads of a whole row never read into the next cluster.
@@ -56,8 +61,19 @@ func InRange(d int, v int16) bool {
 const RegionSize = 64
 
 // Index is a set of N labelled vectors partitioned into K non-empty
-// clusters and laid out for search. The slices may live on the Go heap
-// (Build) or in read-only memory (package artifact).
+// clusters and laid out for search: the Tables, checked. Build lays out an
+// Index from vectors and cluster assignments; New makes one from tables
+// that were stored (package artifact maps them from a file). Either way an
+// Index holds only tables that satisfy every invariant Tables states, so
+// a search never meets a half-built or inconsistent one. It is read-only
+// and safe for concurrent use by many Searchers.
+type Index struct {
+	t         Tables
+	maxLeaves int // largest LeafStart[c+1]-LeafStart[c]
+}
+
+// Tables are the arrays an Index is made of. The slices may live on the Go
+// heap (Build) or in read-only memory (package artifact).
 //
 // The index is a tree of four levels, each with exact bounding boxes:
 // regions of RegionSize consecutive clusters, clusters, leaves of Leaf
@@ -89,7 +105,7 @@ const RegionSize = 64
 // entry r*RegionSize*Dims + d*RegionSize + j. The region tables hold
 // region r at entry d*rp + r, rp = Regions() rounded up to centroidGroup.
 // Padding entries are zero.
-type Index struct {
+type Tables struct {
 	N int // number of vectors
 	K int // number of clusters, all non-empty
 
@@ -118,12 +134,33 @@ type Index struct {
 	// every cluster of the region. Exactness rests on this too.
 	RegionCentroids      []float32
 	RegionMin, RegionMax []int16
-
-	maxLeaves int // largest LeafStart[c+1]-LeafStart[c], set by Init
 }
 
+// New returns the Index made of t, once it has checked, in O(N), every
+// invariant the search relies on (verify lists them); an error says which
+// one fails and where. It is the guard against a damaged or hand-made
+// index. The Index keeps t's slices: they must not change afterwards.
+func New(t Tables) (*Index, error) {
+	ix := &Index{t: t}
+	if err := ix.verify(); err != nil {
+		return nil, err
+	}
+	ix.init()
+	return ix, nil
+}
+
+// Tables returns the tables of ix, for storing them. The slices are the
+// index's own, possibly in read-only memory: they must not be modified.
+func (ix *Index) Tables() Tables { return ix.t }
+
+// Len returns the number of vectors.
+func (ix *Index) Len() int { return ix.t.N }
+
+// Clusters returns the number of clusters.
+func (ix *Index) Clusters() int { return ix.t.K }
+
 // Regions returns the number of regions: K/RegionSize rounded up.
-func (ix *Index) Regions() int { return (ix.K + RegionSize - 1) / RegionSize }
+func (ix *Index) Regions() int { return (ix.t.K + RegionSize - 1) / RegionSize }
 
 // regionStride returns the row stride of the region tables.
 func (ix *Index) regionStride() int {
@@ -131,7 +168,7 @@ func (ix *Index) regionStride() int {
 }
 
 // regionClusters returns the number of clusters of region r.
-func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.K-r*RegionSize) }
+func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.t.K-r*RegionSize) }
 
 // clusterEntry returns the index of coordinate d of cluster c in the
 // cluster tables.
@@ -209,33 +246,33 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 	for i, c := range nonEmpty {
 		remap[c] = i
 	}
-	ix := &Index{
+	ix := &Index{t: Tables{
 		N:        n,
 		K:        kk,
 		Start:    make([]uint32, kk+1),
 		PadStart: make([]uint32, kk+1),
 		Labels:   make([]uint8, n),
 		Pos:      make([]uint32, n),
-	}
+	}}
 	for r, c := range nonEmpty {
 		m := count[c]
-		ix.Start[r+1] = ix.Start[r] + uint32(m)
-		ix.PadStart[r+1] = ix.PadStart[r] + uint32(padded(m))
+		ix.t.Start[r+1] = ix.t.Start[r] + uint32(m)
+		ix.t.PadStart[r+1] = ix.t.PadStart[r] + uint32(padded(m))
 	}
-	ix.Vecs = make([]int16, int(ix.PadStart[kk])*Dims)
+	ix.t.Vecs = make([]int16, int(ix.t.PadStart[kk])*Dims)
 	// Gather each cluster's members (Pos, in cluster order), then order
 	// them into leaves and lay them out.
 	next := make([]uint32, kk)
 	for i, a := range assign {
 		c := remap[a]
-		ix.Pos[ix.Start[c]+next[c]] = uint32(i)
+		ix.t.Pos[ix.t.Start[c]+next[c]] = uint32(i)
 		next[c]++
 	}
 	for c := 0; c < kk; c++ {
-		members := ix.Pos[ix.Start[c]:ix.Start[c+1]]
+		members := ix.t.Pos[ix.t.Start[c]:ix.t.Start[c+1]]
 		kdsplit.Leaves(vecs, members, Leaf)
 		for j, p := range members {
-			ix.Labels[int(ix.Start[c])+j] = labels[p]
+			ix.t.Labels[int(ix.t.Start[c])+j] = labels[p]
 			block, stride, _ := ix.leaf(c, j/Leaf)
 			for d := 0; d < Dims; d++ {
 				block[d*stride+j%Leaf] = vecs[int(p)*Dims+d]
@@ -253,20 +290,20 @@ func leafCount(m int) int { return padded((m + Leaf - 1) / Leaf) }
 // computeSummaries fills the cluster, leaf and region tables from the
 // members.
 func (ix *Index) computeSummaries() {
-	k := ix.K
+	k := ix.t.K
 	regions, rp := ix.Regions(), 0
 	rp = ix.regionStride()
-	ix.Centroids = make([]float32, regions*RegionSize*Dims)
-	ix.BoxMin = make([]int16, regions*RegionSize*Dims)
-	ix.BoxMax = make([]int16, regions*RegionSize*Dims)
-	ix.RegionCentroids = make([]float32, rp*Dims)
-	ix.RegionMin = make([]int16, rp*Dims)
-	ix.RegionMax = make([]int16, rp*Dims)
-	ix.LeafStart = make([]uint32, k+1)
+	ix.t.Centroids = make([]float32, regions*RegionSize*Dims)
+	ix.t.BoxMin = make([]int16, regions*RegionSize*Dims)
+	ix.t.BoxMax = make([]int16, regions*RegionSize*Dims)
+	ix.t.RegionCentroids = make([]float32, rp*Dims)
+	ix.t.RegionMin = make([]int16, rp*Dims)
+	ix.t.RegionMax = make([]int16, rp*Dims)
+	ix.t.LeafStart = make([]uint32, k+1)
 	for c := 0; c < k; c++ {
-		ix.LeafStart[c+1] = ix.LeafStart[c] + uint32(leafCount(ix.size(c)))
+		ix.t.LeafStart[c+1] = ix.t.LeafStart[c] + uint32(leafCount(ix.size(c)))
 	}
-	ix.LeafBoxes = make([]int16, int(ix.LeafStart[k])*2*Dims)
+	ix.t.LeafBoxes = make([]int16, int(ix.t.LeafStart[k])*2*Dims)
 	regionSum := make([]int64, regions*Dims)
 	for c := 0; c < k; c++ {
 		lo, hi, lp := ix.leafBoxes(c)
@@ -287,50 +324,46 @@ func (ix *Index) computeSummaries() {
 		r := c / RegionSize
 		for d := 0; d < Dims; d++ {
 			e := clusterEntry(c, d)
-			ix.BoxMin[e] = slices.Min(lo[d*lp : d*lp+nb])
-			ix.BoxMax[e] = slices.Max(hi[d*lp : d*lp+nb])
-			ix.Centroids[e] = float32(float64(sum[d]) / float64(ix.size(c)))
+			ix.t.BoxMin[e] = slices.Min(lo[d*lp : d*lp+nb])
+			ix.t.BoxMax[e] = slices.Max(hi[d*lp : d*lp+nb])
+			ix.t.Centroids[e] = float32(float64(sum[d]) / float64(ix.size(c)))
 			regionSum[r*Dims+d] += sum[d]
 			if c%RegionSize == 0 {
-				ix.RegionMin[d*rp+r], ix.RegionMax[d*rp+r] = ix.BoxMin[e], ix.BoxMax[e]
+				ix.t.RegionMin[d*rp+r], ix.t.RegionMax[d*rp+r] = ix.t.BoxMin[e], ix.t.BoxMax[e]
 			} else {
-				ix.RegionMin[d*rp+r] = min(ix.RegionMin[d*rp+r], ix.BoxMin[e])
-				ix.RegionMax[d*rp+r] = max(ix.RegionMax[d*rp+r], ix.BoxMax[e])
+				ix.t.RegionMin[d*rp+r] = min(ix.t.RegionMin[d*rp+r], ix.t.BoxMin[e])
+				ix.t.RegionMax[d*rp+r] = max(ix.t.RegionMax[d*rp+r], ix.t.BoxMax[e])
 			}
 		}
 	}
 	for r := 0; r < regions; r++ {
 		first, last := r*RegionSize, r*RegionSize+ix.regionClusters(r)
-		members := float64(ix.Start[last] - ix.Start[first])
+		members := float64(ix.t.Start[last] - ix.t.Start[first])
 		for d := 0; d < Dims; d++ {
-			ix.RegionCentroids[d*rp+r] = float32(float64(regionSum[r*Dims+d]) / members)
+			ix.t.RegionCentroids[d*rp+r] = float32(float64(regionSum[r*Dims+d]) / members)
 		}
 	}
 	ix.init()
 }
 
-// Init finishes an Index whose exported fields were filled from outside
-// (package artifact does this after mapping a file). It must be called
-// once, after Check, before the first search.
-func (ix *Index) Init() { ix.init() }
-
+// init sets what the search derives from the tables once.
 func (ix *Index) init() {
 	ix.maxLeaves = 0
-	for c := 0; c < ix.K; c++ {
-		ix.maxLeaves = max(ix.maxLeaves, int(ix.LeafStart[c+1]-ix.LeafStart[c]))
+	for c := 0; c < ix.t.K; c++ {
+		ix.maxLeaves = max(ix.maxLeaves, int(ix.t.LeafStart[c+1]-ix.t.LeafStart[c]))
 	}
 }
 
 // leafBoxes returns the leaf box tables of cluster c and their row
 // stride.
 func (ix *Index) leafBoxes(c int) (lo, hi []int16, lp int) {
-	lp = int(ix.LeafStart[c+1] - ix.LeafStart[c])
-	o := int(ix.LeafStart[c]) * 2 * Dims
-	return ix.LeafBoxes[o : o+lp*Dims], ix.LeafBoxes[o+lp*Dims : o+2*lp*Dims], lp
+	lp = int(ix.t.LeafStart[c+1] - ix.t.LeafStart[c])
+	o := int(ix.t.LeafStart[c]) * 2 * Dims
+	return ix.t.LeafBoxes[o : o+lp*Dims], ix.t.LeafBoxes[o+lp*Dims : o+2*lp*Dims], lp
 }
 
 // size returns the number of members of cluster c.
-func (ix *Index) size(c int) int { return int(ix.Start[c+1] - ix.Start[c]) }
+func (ix *Index) size(c int) int { return int(ix.t.Start[c+1] - ix.t.Start[c]) }
 
 // leaf returns leaf b of cluster c: its coordinate block (coordinate d of
 // its member j is block[d*stride+j]), the block's row stride and the
@@ -343,15 +376,14 @@ func (ix *Index) leaf(c, b int) (block []int16, stride, n int) {
 	if j0+Leaf >= m { // the last leaf
 		stride = padded(n)
 	}
-	start := int(ix.PadStart[c]) + j0
-	return ix.Vecs[start*Dims : (start+stride)*Dims], stride, n
+	start := int(ix.t.PadStart[c]) + j0
+	return ix.t.Vecs[start*Dims : (start+stride)*Dims], stride, n
 }
 
-// Vector returns the coordinates of the vector at cluster-order index i
-// (Start[c] ≤ i < Start[c+1] for its cluster c).
-func (ix *Index) Vector(c, i int) [Dims]int16 {
+// Vector returns the coordinates of member j of cluster c
+// (0 ≤ j < ClusterSize(c)).
+func (ix *Index) Vector(c, j int) [Dims]int16 {
 	var v [Dims]int16
-	j := i - int(ix.Start[c])
 	block, stride, _ := ix.leaf(c, j/Leaf)
 	for d := range v {
 		v[d] = block[d*stride+j%Leaf]
@@ -363,103 +395,106 @@ func (ix *Index) Vector(c, i int) [Dims]int16 {
 // (Original()[p*Dims+d] is coordinate d of the vector at position p) and
 // their labels, as a brute-force scan needs them.
 func (ix *Index) Original() (vecs []int16, labels []uint8) {
-	vecs = make([]int16, ix.N*Dims)
-	labels = make([]uint8, ix.N)
-	for c := 0; c < ix.K; c++ {
+	vecs = make([]int16, ix.t.N*Dims)
+	labels = make([]uint8, ix.t.N)
+	for c := 0; c < ix.t.K; c++ {
 		for j := 0; j < ix.size(c); j++ {
-			i := int(ix.Start[c]) + j
-			p := int(ix.Pos[i])
-			labels[p] = ix.Labels[i]
-			v := ix.Vector(c, i)
+			i := int(ix.t.Start[c]) + j
+			p := int(ix.t.Pos[i])
+			labels[p] = ix.t.Labels[i]
+			v := ix.Vector(c, j)
 			copy(vecs[p*Dims:], v[:])
 		}
 	}
 	return vecs, labels
 }
 
+// ClusterSize returns the number of members of cluster c.
+func (ix *Index) ClusterSize(c int) int { return ix.size(c) }
+
 // ClusterSizes returns the number of members of every cluster.
 func (ix *Index) ClusterSizes() []int {
-	s := make([]int, ix.K)
+	s := make([]int, ix.t.K)
 	for c := range s {
 		s[c] = ix.size(c)
 	}
 	return s
 }
 
-// Check verifies that the slices of ix have the lengths N and K imply and
-// that the cluster tables are consistent: every cluster non-empty, padded
-// to a multiple of Group. It is cheap (O(K)) and guards every index
-// expression of the search; Verify checks the contents.
-func (ix *Index) Check() error {
-	n, k := ix.N, ix.K
+// check verifies that the tables have the lengths N and K imply and that
+// the cluster tables are consistent: every cluster non-empty, padded to a
+// multiple of Group. It is cheap (O(K)) and guards every index expression
+// of the search; verify checks the contents.
+func (ix *Index) check() error {
+	n, k := ix.t.N, ix.t.K
 	switch {
 	case n <= 0 || k <= 0:
 		return fmt.Errorf("index has %d vectors in %d clusters; want at least one of each", n, k)
 	case k > n:
 		return fmt.Errorf("index has %d clusters for %d vectors; every cluster must hold a vector", k, n)
-	case len(ix.Start) != k+1 || len(ix.PadStart) != k+1:
-		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.Start), len(ix.PadStart), k+1)
-	case len(ix.Labels) != n || len(ix.Pos) != n:
-		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.Labels), len(ix.Pos), n)
-	case len(ix.Centroids) != ix.Regions()*RegionSize*Dims || len(ix.BoxMin) != len(ix.Centroids) || len(ix.BoxMax) != len(ix.Centroids):
-		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·%d·regions = %d", len(ix.Centroids), len(ix.BoxMin), len(ix.BoxMax), RegionSize, ix.Regions()*RegionSize*Dims)
-	case len(ix.RegionCentroids) != ix.regionStride()*Dims || len(ix.RegionMin) != len(ix.RegionCentroids) || len(ix.RegionMax) != len(ix.RegionCentroids):
-		return fmt.Errorf("region tables have %d, %d and %d entries; want %d", len(ix.RegionCentroids), len(ix.RegionMin), len(ix.RegionMax), ix.regionStride()*Dims)
-	case len(ix.LeafStart) != k+1:
-		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.LeafStart), k+1)
-	case ix.Start[0] != 0 || ix.PadStart[0] != 0 || ix.LeafStart[0] != 0:
+	case len(ix.t.Start) != k+1 || len(ix.t.PadStart) != k+1:
+		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.t.Start), len(ix.t.PadStart), k+1)
+	case len(ix.t.Labels) != n || len(ix.t.Pos) != n:
+		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.t.Labels), len(ix.t.Pos), n)
+	case len(ix.t.Centroids) != ix.Regions()*RegionSize*Dims || len(ix.t.BoxMin) != len(ix.t.Centroids) || len(ix.t.BoxMax) != len(ix.t.Centroids):
+		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·%d·regions = %d", len(ix.t.Centroids), len(ix.t.BoxMin), len(ix.t.BoxMax), RegionSize, ix.Regions()*RegionSize*Dims)
+	case len(ix.t.RegionCentroids) != ix.regionStride()*Dims || len(ix.t.RegionMin) != len(ix.t.RegionCentroids) || len(ix.t.RegionMax) != len(ix.t.RegionCentroids):
+		return fmt.Errorf("region tables have %d, %d and %d entries; want %d", len(ix.t.RegionCentroids), len(ix.t.RegionMin), len(ix.t.RegionMax), ix.regionStride()*Dims)
+	case len(ix.t.LeafStart) != k+1:
+		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.t.LeafStart), k+1)
+	case ix.t.Start[0] != 0 || ix.t.PadStart[0] != 0 || ix.t.LeafStart[0] != 0:
 		return errors.New("cluster tables do not start at 0")
 	}
 	for c := 0; c < k; c++ {
-		m := int64(ix.Start[c+1]) - int64(ix.Start[c])
-		p := int64(ix.PadStart[c+1]) - int64(ix.PadStart[c])
+		m := int64(ix.t.Start[c+1]) - int64(ix.t.Start[c])
+		p := int64(ix.t.PadStart[c+1]) - int64(ix.t.PadStart[c])
 		if m <= 0 {
 			return fmt.Errorf("cluster %d has %d members; want at least one", c, m)
 		}
 		if p != int64(padded(int(m))) {
 			return fmt.Errorf("cluster %d has %d members padded to %d; want %d", c, m, p, padded(int(m)))
 		}
-		if l := int64(ix.LeafStart[c+1]) - int64(ix.LeafStart[c]); l != int64(leafCount(int(m))) {
+		if l := int64(ix.t.LeafStart[c+1]) - int64(ix.t.LeafStart[c]); l != int64(leafCount(int(m))) {
 			return fmt.Errorf("cluster %d has %d members in %d leaf slots; want %d", c, m, l, leafCount(int(m)))
 		}
 	}
-	if len(ix.LeafBoxes) != int(ix.LeafStart[k])*2*Dims {
-		return fmt.Errorf("leaf box table has %d entries; the leaves need %d", len(ix.LeafBoxes), int(ix.LeafStart[k])*2*Dims)
+	if len(ix.t.LeafBoxes) != int(ix.t.LeafStart[k])*2*Dims {
+		return fmt.Errorf("leaf box table has %d entries; the leaves need %d", len(ix.t.LeafBoxes), int(ix.t.LeafStart[k])*2*Dims)
 	}
-	if int(ix.Start[k]) != n {
-		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.Start[k], n)
+	if int(ix.t.Start[k]) != n {
+		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.t.Start[k], n)
 	}
-	if len(ix.Vecs) != int(ix.PadStart[k])*Dims {
-		return fmt.Errorf("%d coordinates; the padded clusters need %d", len(ix.Vecs), int(ix.PadStart[k])*Dims)
+	if len(ix.t.Vecs) != int(ix.t.PadStart[k])*Dims {
+		return fmt.Errorf("%d coordinates; the padded clusters need %d", len(ix.t.Vecs), int(ix.t.PadStart[k])*Dims)
 	}
 	return nil
 }
 
-// Verify checks everything the search relies on, in O(N): Check, every
+// verify checks everything the search relies on, in O(N): check, every
 // label 0 or 1, positions a permutation of 0..N-1, every coordinate in
 // range (InRange) and inside its leaf's and its cluster's box, every
 // cluster's box inside its region's, padding zero, and every centroid
-// finite. It is the guard against a damaged or hand-made index.
-func (ix *Index) Verify() error {
-	if err := ix.Check(); err != nil {
+// finite.
+func (ix *Index) verify() error {
+	if err := ix.check(); err != nil {
 		return err
 	}
-	seen := make([]uint64, (ix.N+63)/64)
-	for i, p := range ix.Pos {
-		if int(p) >= ix.N {
-			return fmt.Errorf("vector %d (cluster order) has position %d, beyond N = %d", i, p, ix.N)
+	seen := make([]uint64, (ix.t.N+63)/64)
+	for i, p := range ix.t.Pos {
+		if int(p) >= ix.t.N {
+			return fmt.Errorf("vector %d (cluster order) has position %d, beyond N = %d", i, p, ix.t.N)
 		}
 		if seen[p/64]&(1<<(p%64)) != 0 {
 			return fmt.Errorf("position %d appears twice", p)
 		}
 		seen[p/64] |= 1 << (p % 64)
 	}
-	for i, l := range ix.Labels {
+	for i, l := range ix.t.Labels {
 		if l > 1 {
 			return fmt.Errorf("vector %d (cluster order) has label %d; want 0 or 1", i, l)
 		}
 	}
-	for _, t := range [][]float32{ix.Centroids, ix.RegionCentroids} {
+	for _, t := range [][]float32{ix.t.Centroids, ix.t.RegionCentroids} {
 		for _, f := range t {
 			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
 				return errors.New("a centroid coordinate is not finite")
@@ -469,7 +504,7 @@ func (ix *Index) Verify() error {
 	if err := ix.verifyTables(); err != nil {
 		return err
 	}
-	k := ix.K
+	k := ix.t.K
 	for c := 0; c < k; c++ {
 		m := ix.size(c)
 		llo, lhi, lp := ix.leafBoxes(c)
@@ -484,7 +519,7 @@ func (ix *Index) Verify() error {
 		for b := 0; b < nb; b++ {
 			block, stride, n := ix.leaf(c, b)
 			for d := 0; d < Dims; d++ {
-				lo, hi := ix.BoxMin[clusterEntry(c, d)], ix.BoxMax[clusterEntry(c, d)]
+				lo, hi := ix.t.BoxMin[clusterEntry(c, d)], ix.t.BoxMax[clusterEntry(c, d)]
 				a, z := llo[d*lp+b], lhi[d*lp+b]
 				for j, v := range block[d*stride : (d+1)*stride] {
 					switch {
@@ -514,7 +549,7 @@ func (ix *Index) verifyTables() error {
 	for r := 0; r < rp; r++ {
 		for d := 0; d < Dims; d++ {
 			e := d*rp + r
-			if r >= regions && (ix.RegionMin[e] != 0 || ix.RegionMax[e] != 0 || ix.RegionCentroids[e] != 0) {
+			if r >= regions && (ix.t.RegionMin[e] != 0 || ix.t.RegionMax[e] != 0 || ix.t.RegionCentroids[e] != 0) {
 				return fmt.Errorf("region table padding %d dimension %d is not zero", r, d)
 			}
 		}
@@ -523,14 +558,14 @@ func (ix *Index) verifyTables() error {
 		r := c / RegionSize
 		for d := 0; d < Dims; d++ {
 			e := clusterEntry(c, d)
-			lo, hi := ix.BoxMin[e], ix.BoxMax[e]
+			lo, hi := ix.t.BoxMin[e], ix.t.BoxMax[e]
 			switch {
-			case c >= ix.K:
-				if lo != 0 || hi != 0 || ix.Centroids[e] != 0 {
+			case c >= ix.t.K:
+				if lo != 0 || hi != 0 || ix.t.Centroids[e] != 0 {
 					return fmt.Errorf("cluster table padding %d dimension %d is not zero", c, d)
 				}
-			case lo < ix.RegionMin[d*rp+r] || hi > ix.RegionMax[d*rp+r]:
-				return fmt.Errorf("cluster %d dimension %d: box [%d, %d] is not inside its region's [%d, %d]", c, d, lo, hi, ix.RegionMin[d*rp+r], ix.RegionMax[d*rp+r])
+			case lo < ix.t.RegionMin[d*rp+r] || hi > ix.t.RegionMax[d*rp+r]:
+				return fmt.Errorf("cluster %d dimension %d: box [%d, %d] is not inside its region's [%d, %d]", c, d, lo, hi, ix.t.RegionMin[d*rp+r], ix.t.RegionMax[d*rp+r])
 			}
 		}
 	}

@@ -100,7 +100,7 @@ type Searcher struct {
 }
 
 // NewSearcher returns a Searcher for the k nearest neighbours in ix
-// (1 ≤ k ≤ MaxNeighbors). ix must have passed Check.
+// (1 ≤ k ≤ MaxNeighbors).
 func NewSearcher(ix *Index, k int) *Searcher {
 	return newSearcher(ix, k, kernels)
 }
@@ -122,7 +122,7 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 		cdist:   make([]float32, RegionSize),
 		lb:      make([]uint32, RegionSize),
 		near:    make([]uint32, RegionSize),
-		cand:    make([]uint64, 0, ix.K),
+		cand:    make([]uint64, 0, ix.t.K),
 		leafLB:  make([]uint32, ix.maxLeaves),
 		leafHit: make([]uint32, ix.maxLeaves),
 		leaves:  make([]uint64, 0, ix.maxLeaves),
@@ -173,7 +173,7 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 
 	// Tier 1.
 	regions, rp := ix.Regions(), ix.regionStride()
-	s.kern.centroids(&s.qf, ix.RegionCentroids, rp, s.rdist)
+	s.kern.centroids(&s.qf, ix.t.RegionCentroids, rp, s.rdist)
 	r1, r2 := s.kern.nearest2(s.rdist[:regions])
 	c1, c2 := -1, -1
 	v1, v2 := float32(math.Inf(1)), float32(math.Inf(1))
@@ -181,7 +181,7 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 		if g < 0 {
 			continue
 		}
-		s.kern.centroids(&s.qf, regionBlock(ix.Centroids, g), RegionSize, s.cdist)
+		s.kern.centroids(&s.qf, regionBlock(ix.t.Centroids, g), RegionSize, s.cdist)
 		a, b := s.kern.nearest2(s.cdist[:ix.regionClusters(g)])
 		for _, j := range [2]int{a, b} {
 			if j < 0 {
@@ -206,15 +206,15 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	}
 
 	// Tier 2.
-	n := s.kern.bounds(&s.qb, ix.RegionMin, ix.RegionMax, rp, regions, kernelBound(r.worst()), s.rlb, s.rnear)
+	n := s.kern.bounds(&s.qb, ix.t.RegionMin, ix.t.RegionMax, rp, regions, kernelBound(r.worst()), s.rlb, s.rnear)
 	for _, g := range s.rnear[:n] {
-		s.kern.prefetch(regionBlock(ix.BoxMin, int(g)))
-		s.kern.prefetch(regionBlock(ix.BoxMax, int(g)))
+		s.kern.prefetch(regionBlock(ix.t.BoxMin, int(g)))
+		s.kern.prefetch(regionBlock(ix.t.BoxMax, int(g)))
 	}
 	cand := s.cand[:0]
 	for _, g := range s.rnear[:n] {
 		first := int(g) * RegionSize
-		m := s.kern.bounds(&s.qb, regionBlock(ix.BoxMin, int(g)), regionBlock(ix.BoxMax, int(g)), RegionSize,
+		m := s.kern.bounds(&s.qb, regionBlock(ix.t.BoxMin, int(g)), regionBlock(ix.t.BoxMax, int(g)), RegionSize,
 			ix.regionClusters(int(g)), kernelBound(r.worst()), s.lb, s.near)
 		for _, j := range s.near[:m] {
 			if c := first + int(j); c != c1 && c != c2 {
@@ -253,7 +253,7 @@ func (s *Searcher) prefetchCluster(c int) {
 		s.kern.prefetch(block)
 		return
 	}
-	s.kern.prefetch(ix.LeafBoxes[int(ix.LeafStart[c])*2*Dims : int(ix.LeafStart[c+1])*2*Dims])
+	s.kern.prefetch(ix.t.LeafBoxes[int(ix.t.LeafStart[c])*2*Dims : int(ix.t.LeafStart[c+1])*2*Dims])
 }
 
 // nearestTwo returns the indices of the two smallest values of dist (the
@@ -321,11 +321,11 @@ const prefetchLeaves = 4
 func (s *Searcher) scanLeaf(c, b int, r *Result) {
 	ix := s.ix
 	block, stride, n := ix.leaf(c, b)
-	base := int(ix.Start[c]) + b*Leaf
+	base := int(ix.t.Start[c]) + b*Leaf
 	hits := s.kern.scan(&s.qb, block, stride, n, kernelBound(r.worst()), s.dist, s.members)
 	r.Vectors += n
-	pos := ix.Pos[base : base+n]
-	labels := ix.Labels[base : base+n]
+	pos := ix.t.Pos[base : base+n]
+	labels := ix.t.Labels[base : base+n]
 	for _, j := range s.members[:hits] {
 		if d := s.dist[j]; d <= r.worst() {
 			r.insert(d, pos[j], labels[j])

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"fraudknn/internal/testenv"
 )
 
 // synth returns n random in-range vectors and labels. With coarse set, the
@@ -52,10 +55,18 @@ func randQuery(rng *rand.Rand, vecs []int16, coarse bool) [Dims]int16 {
 	return q
 }
 
-// assignments returns cluster assignments of n vectors in several styles:
-// random (boxes overlap everywhere), by a coordinate (boxes nearly
-// disjoint), all in one, each alone.
-func assignments(rng *rand.Rand, vecs []int16, n, k int) map[string][]uint32 {
+// styled is one way of assigning vectors to clusters.
+type styled struct {
+	name   string
+	assign []uint32
+	k      int // clusters the assignments range over
+}
+
+// assignments returns cluster assignments of n vectors to at most k
+// clusters in several styles, always in this order: random (boxes overlap
+// everywhere), by a coordinate (boxes nearly disjoint), all in one, each
+// alone (n clusters).
+func assignments(rng *rand.Rand, vecs []int16, n, k int) []styled {
 	random := make([]uint32, n)
 	byCoord := make([]uint32, n)
 	one := make([]uint32, n)
@@ -65,28 +76,34 @@ func assignments(rng *rand.Rand, vecs []int16, n, k int) map[string][]uint32 {
 		byCoord[i] = uint32(int(vecs[i*Dims+0]) * k / (MaxValue + 1))
 		alone[i] = uint32(i)
 	}
-	return map[string][]uint32{"random": random, "by-coordinate": byCoord, "one-cluster": one, "singletons": alone}
+	return []styled{{"random", random, k}, {"by-coordinate", byCoord, k}, {"one-cluster", one, k}, {"singletons", alone, n}}
+}
+
+// assignment returns the assignments of the named style.
+func assignment(rng *rand.Rand, vecs []int16, n, k int, style string) []uint32 {
+	for _, a := range assignments(rng, vecs, n, k) {
+		if a.name == style {
+			return a.assign
+		}
+	}
+	panic("no assignment style " + style)
 }
 
 func TestSearchMatchesBruteForce(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := testenv.Rand(t, 1)
 	for _, n := range []int{1, 4, 5, 6, 37, 500, 3000} {
 		for _, coarse := range []bool{false, true} {
 			vecs, labels := synth(rng, n, coarse)
 			for _, k := range []int{1, 3, 16, 64} {
-				for style, assign := range assignments(rng, vecs, n, k) {
-					kk := k
-					if style == "singletons" {
-						kk = n
-					}
-					ix, err := Build(vecs, labels, assign, kk)
+				for _, a := range assignments(rng, vecs, n, k) {
+					name := fmt.Sprintf("n=%d/coarse=%v/k=%d/%s", n, coarse, k, a.name)
+					ix, err := Build(vecs, labels, a.assign, a.k)
 					if err != nil {
-						t.Fatal(err)
+						t.Fatalf("%s: %v", name, err)
 					}
-					if err := ix.Verify(); err != nil {
-						t.Fatalf("Verify after Build: %v", err)
+					if err := ix.verify(); err != nil {
+						t.Fatalf("%s: Build made an index that does not verify: %v", name, err)
 					}
-					name := fmt.Sprintf("n=%d/coarse=%v/k=%d/%s", n, coarse, k, style)
 					for _, nn := range []int{1, 5, MaxNeighbors} {
 						compare(t, name, ix, vecs, labels, nn, rng, coarse, 60)
 					}
@@ -104,10 +121,10 @@ func compare(t *testing.T, name string, ix *Index, vecs []int16, labels []uint8,
 		q := randQuery(rng, vecs, coarse)
 		s.Search(&q, &got)
 		BruteForce(vecs, labels, &q, k, &want)
-		if got.Count != want.Count || got.Frauds != want.Frauds || fmt.Sprint(got.List()) != fmt.Sprint(want.List()) {
+		if got.Count != want.Count || got.Frauds != want.Frauds || !slices.Equal(got.List(), want.List()) {
 			t.Fatalf("%s k=%d query %v:\n search %v (frauds %d)\n brute  %v (frauds %d)", name, k, q, got.List(), got.Frauds, want.List(), want.Frauds)
 		}
-		if got.Vectors > ix.N || got.Clusters > ix.K || got.Clusters < 1 {
+		if got.Vectors > ix.Len() || got.Clusters > ix.Clusters() || got.Clusters < 1 {
 			t.Fatalf("%s: counters out of range: %d clusters, %d vectors", name, got.Clusters, got.Vectors)
 		}
 	}
@@ -192,50 +209,75 @@ func TestBuildRejects(t *testing.T) {
 	}
 }
 
-func TestVerifyCatchesDamage(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
+// TestNewRefusesDamage damages the tables of a good index in every way
+// the search could be hurt by, one at a time: New must refuse each.
+func TestNewRefusesDamage(t *testing.T) {
+	rng := testenv.Rand(t, 3)
 	vecs, labels := synth(rng, 200, false)
-	assign := assignments(rng, vecs, 200, 8)["by-coordinate"]
-	damage := map[string]func(ix *Index){
-		"member outside its box": func(ix *Index) { ix.BoxMax[clusterEntry(0, 3)] = ix.BoxMin[clusterEntry(0, 3)] - 1 },
-		"box outside its region": func(ix *Index) {
-			ix.BoxMax[clusterEntry(1, 2)] = ix.RegionMax[2*ix.regionStride()] + 1
-		},
-		"centroid not finite":   func(ix *Index) { ix.RegionCentroids[0] = float32(math.NaN()) },
-		"cluster table padding": func(ix *Index) { ix.BoxMin[clusterEntry(ix.K, 0)] = 1 },
-		"region table padding":  func(ix *Index) { ix.RegionMax[1] = 1 },
-		"duplicate position":    func(ix *Index) { ix.Pos[1] = ix.Pos[0] },
-		"position beyond N":     func(ix *Index) { ix.Pos[0] = uint32(ix.N) },
-		"label 7":               func(ix *Index) { ix.Labels[5] = 7 },
-		"cluster tables short":  func(ix *Index) { ix.Start = ix.Start[:ix.K] },
-		"empty cluster":         func(ix *Index) { ix.Start[1] = ix.Start[0] },
-		"nonzero padding":       func(ix *Index) { ix.Vecs[int(ix.PadStart[1])*Dims-1] = 3 },
-		"vectors truncated":     func(ix *Index) { ix.Vecs = ix.Vecs[:len(ix.Vecs)-1] },
-		"member outside its leaf": func(ix *Index) {
-			lo, hi, lp := ix.leafBoxes(0)
-			hi[2*lp] = lo[2*lp] - 1
-		},
-		"leaf table short": func(ix *Index) { ix.LeafBoxes = ix.LeafBoxes[:len(ix.LeafBoxes)-1] },
+	assign := assignment(rng, vecs, 200, 8, "by-coordinate")
+	damage := []struct {
+		name string
+		f    func(t *Tables)
+	}{
+		{"member outside its box", func(t *Tables) { t.BoxMax[clusterEntry(0, 3)] = t.BoxMin[clusterEntry(0, 3)] - 1 }},
+		{"box outside its region", func(t *Tables) { t.BoxMax[clusterEntry(1, 2)] = t.RegionMax[2*len(t.RegionMax)/Dims] + 1 }},
+		{"centroid not finite", func(t *Tables) { t.RegionCentroids[0] = float32(math.NaN()) }},
+		{"cluster table padding", func(t *Tables) { t.BoxMin[clusterEntry(t.K, 0)] = 1 }},
+		{"region table padding", func(t *Tables) { t.RegionMax[1] = 1 }},
+		{"duplicate position", func(t *Tables) { t.Pos[1] = t.Pos[0] }},
+		{"position beyond N", func(t *Tables) { t.Pos[0] = uint32(t.N) }},
+		{"label 7", func(t *Tables) { t.Labels[5] = 7 }},
+		{"cluster tables short", func(t *Tables) { t.Start = t.Start[:t.K] }},
+		{"empty cluster", func(t *Tables) { t.Start[1] = t.Start[0] }},
+		{"nonzero padding", func(t *Tables) {
+			// The last entry of a cluster whose size is not a multiple
+			// of Group is padding (200 is not a multiple of Group, so
+			// such a cluster exists).
+			c := 0
+			for t.Start[c+1]-t.Start[c] == t.PadStart[c+1]-t.PadStart[c] {
+				c++
+			}
+			t.Vecs[int(t.PadStart[c+1])*Dims-1] = 3
+		}},
+		{"vectors truncated", func(t *Tables) { t.Vecs = t.Vecs[:len(t.Vecs)-1] }},
+		{"member outside its leaf", func(t *Tables) {
+			lp := int(t.LeafStart[1])
+			t.LeafBoxes[(Dims+2)*lp] = t.LeafBoxes[2*lp] - 1
+		}},
+		{"leaf table short", func(t *Tables) { t.LeafBoxes = t.LeafBoxes[:len(t.LeafBoxes)-1] }},
+		{"no vectors", func(t *Tables) { t.N = 0 }},
+		{"more clusters than vectors", func(t *Tables) { t.K = t.N + 1 }},
 	}
-	for name, f := range damage {
-		ix, err := Build(vecs, labels, assign, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ix.PadStart[1] == ix.Start[1] && name == "nonzero padding" {
-			continue // the first cluster happens to need no padding
-		}
-		f(ix)
-		if err := ix.Verify(); err == nil {
-			t.Errorf("%s: Verify found nothing wrong", name)
+	good, err := Build(vecs, labels, assign, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(good.Tables()); err != nil {
+		t.Fatalf("New refuses the tables of a good index: %v", err)
+	}
+	for _, c := range damage {
+		tables := clone(good.Tables())
+		c.f(&tables)
+		if _, err := New(tables); err == nil {
+			t.Errorf("%s: New accepted it", c.name)
 		}
 	}
 }
 
+// clone returns a deep copy of t.
+func clone(t Tables) Tables {
+	t.Vecs, t.Start, t.PadStart = slices.Clone(t.Vecs), slices.Clone(t.Start), slices.Clone(t.PadStart)
+	t.Labels, t.Pos, t.Centroids = slices.Clone(t.Labels), slices.Clone(t.Pos), slices.Clone(t.Centroids)
+	t.BoxMin, t.BoxMax = slices.Clone(t.BoxMin), slices.Clone(t.BoxMax)
+	t.LeafStart, t.LeafBoxes = slices.Clone(t.LeafStart), slices.Clone(t.LeafBoxes)
+	t.RegionCentroids, t.RegionMin, t.RegionMax = slices.Clone(t.RegionCentroids), slices.Clone(t.RegionMin), slices.Clone(t.RegionMax)
+	return t
+}
+
 func TestSearchAllocatesNothing(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
+	rng := testenv.Rand(t, 5)
 	vecs, labels := synth(rng, 2000, false)
-	ix, err := Build(vecs, labels, assignments(rng, vecs, 2000, 32)["random"], 32)
+	ix, err := Build(vecs, labels, assignment(rng, vecs, 2000, 32, "random"), 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,14 +290,14 @@ func TestSearchAllocatesNothing(t *testing.T) {
 }
 
 func TestOriginalRoundTrip(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
+	rng := testenv.Rand(t, 7)
 	vecs, labels := synth(rng, 300, false)
-	ix, err := Build(vecs, labels, assignments(rng, vecs, 300, 16)["random"], 16)
+	ix, err := Build(vecs, labels, assignment(rng, vecs, 300, 16, "random"), 16)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v2, l2 := ix.Original()
-	if fmt.Sprint(v2) != fmt.Sprint(vecs) || fmt.Sprint(l2) != fmt.Sprint(labels) {
+	if !slices.Equal(v2, vecs) || !slices.Equal(l2, labels) {
 		t.Fatal("Original does not give back the vectors Build was given")
 	}
 }
@@ -299,8 +341,8 @@ func TestTiesAcrossLeaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ix.Pos[0] < n/2 {
-		t.Fatalf("test set-up: the first leaf starts with position %d; want a later position", ix.Pos[0])
+	if ix.t.Pos[0] < n/2 {
+		t.Fatalf("test set-up: the first leaf starts with position %d; want a later position", ix.t.Pos[0])
 	}
 	var q [Dims]int16
 	for _, ks := range kernelSets() {

@@ -83,7 +83,7 @@ func BenchmarkKernelCentroids(b *testing.B) {
 func benchIndex(b *testing.B, n, k int) (*Index, []int16) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	vecs, labels := synth(rng, n, false)
-	ix, err := Build(vecs, labels, assignments(rng, vecs, n, k)["by-coordinate"], k)
+	ix, err := Build(vecs, labels, assignment(rng, vecs, n, k, "by-coordinate"), k)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func benchIndex(b *testing.B, n, k int) (*Index, []int16) {
 }
 
 // BenchmarkSearchSynthetic searches a random index; the figures that matter
-// come from the real artifact (cmd/replay and BenchmarkSearchArtifact).
+// come from the real artifact (harness/cmd/replay and BenchmarkSearchArtifact).
 func BenchmarkSearchSynthetic(b *testing.B) {
 	ix, vecs := benchIndex(b, 100000, 128)
 	rng := rand.New(rand.NewPCG(5, 5))

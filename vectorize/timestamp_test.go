@@ -1,9 +1,10 @@
 package vectorize
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
+
+	"fraudknn/internal/testenv"
 )
 
 // TestDaysSinceEpoch compares the day count with the time package on
@@ -23,7 +24,7 @@ func TestDaysSinceEpoch(t *testing.T) {
 			}
 		}
 	}
-	r := rand.New(rand.NewPCG(1, 2))
+	r := testenv.Rand(t, 1)
 	for range 100000 {
 		y, m := r.IntN(10000), 1+r.IntN(12)
 		check(y, m, 1+r.IntN(daysIn(m, y)))
@@ -33,7 +34,7 @@ func TestDaysSinceEpoch(t *testing.T) {
 // TestParseTimestampAgainstTimePackage formats random instants with random
 // offsets and fractions and compares the parse with time.Parse.
 func TestParseTimestampAgainstTimePackage(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
+	r := testenv.Rand(t, 3)
 	layouts := []string{
 		"2006-01-02T15:04:05Z07:00",
 		"2006-01-02T15:04:05.9Z07:00",

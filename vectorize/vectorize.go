@@ -12,13 +12,18 @@
 // 3339) and reports every problem as an *Error that names the field.
 package vectorize
 
-import "math"
+import (
+	"math"
 
-// Dims is the number of dimensions of a vector.
-const Dims = 14
+	"fraudknn/knn"
+)
 
-// Scale is the fixed-point scale: a value v is stored as int16(round(v*Scale)).
-const Scale = 10000
+// Dims is the number of dimensions of a vector: the search's.
+const Dims = knn.Dims
+
+// Scale is the fixed-point scale: a value v is stored as int16(round(v*Scale)),
+// the scale of the search's vectors.
+const Scale = knn.Scale
 
 // Normalization constants, from normalization.json.
 const (

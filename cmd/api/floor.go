@@ -1,6 +1,9 @@
 package main
 
 import (
+	"log"
+	"runtime"
+
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/internal/decision"
@@ -34,4 +37,10 @@ func floorHandler(ctx *fasthttp.RequestCtx) {
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 	}
+}
+
+// logFloor says, once listening, that this process serves the floor, so
+// that no one reads its answers as scores.
+func logFloor(logger *log.Logger) {
+	logger.Printf("listening on %s (GOMAXPROCS %d) in FLOOR MODE: every answer is the same fixed body, not a score", *listen, runtime.GOMAXPROCS(0))
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,12 +86,7 @@ func TestRefusesBadArtifacts(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		client := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
-			},
-		}}
+		client := unixClient(sock)
 		var err error
 	poll:
 		for {
@@ -126,23 +122,95 @@ func TestRefusesBadArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+	if !becomesReady(unixClient(sock), "http://api/ready") {
+		t.Fatal("a good artifact never became ready")
+	}
+}
+
+// unixClient returns an HTTP client that reaches the API on a socket.
+func unixClient(sock string) *http.Client {
+	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", sock)
 		},
 	}}
-	for i := 0; ; i++ {
-		if resp, err := client.Get("http://api/ready"); err == nil {
+}
+
+// becomesReady polls url for up to 10 s and reports whether it answered
+// 200.
+func becomesReady(client *http.Client, url string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return true
 			}
 		}
-		if i > 200 {
-			t.Fatal("a good artifact never became ready")
+	}
+	return false
+}
+
+// TestDefaultArtifact runs the API without -artifact, as `go run ./cmd/api`
+// does: in a folder with no build/index.fknn it exits 1 at once, saying
+// where it looked and how to build one; beside one, it serves it and says
+// so. When 127.0.0.1:8080 is free it also runs with no flags at all.
+func TestDefaultArtifact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
+	bin := buildAPI(t)
+	dir := t.TempDir()
+
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("with no artifact: exit %v; want status 1\n%s", err, stderr.String())
+	}
+	for _, want := range []string{filepath.Join(dir, "build", "index.fknn"), "go run ./cmd/indexer", "make artifact"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("with no artifact the API said %q; want it to mention %q", stderr.String(), want)
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+
+	if err := os.Mkdir(filepath.Join(dir, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	smallArtifact(t, filepath.Join(dir, "build"))
+	run := func(url string, client *http.Client, args ...string) string {
+		t.Helper()
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := becomesReady(client, url)
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("%v: exit %v after SIGTERM; want 0", args, err)
+		}
+		if !ready {
+			t.Fatalf("%v: never became ready:\n%s", args, stderr.String())
+		}
+		return stderr.String()
+	}
+	sock := filepath.Join(dir, "api.sock")
+	if msg := run("http://api/ready", unixClient(sock), "-listen", "unix:"+sock, "-warm", "100"); !strings.Contains(msg, "loading build/index.fknn") {
+		t.Errorf("the API did not say which artifact it loads: %q", msg)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err != nil {
+		t.Skipf("skipping the run with no flags: 127.0.0.1:8080 is taken (%v)", err)
+	}
+	ln.Close()
+	if msg := run("http://127.0.0.1:8080/ready", &http.Client{Timeout: time.Second}); !strings.Contains(msg, "listening on 127.0.0.1:8080") || !strings.Contains(msg, "loading build/index.fknn") {
+		t.Errorf("with no flags the API did not say what it serves where: %q", msg)
 	}
 }
 

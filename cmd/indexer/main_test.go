@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/kmeans"
-	"fraudknn/internal/testenv"
+	"fraudknn/internal/dataset"
 )
 
 // refsFile writes n random references as gzipped JSON and returns its path.
@@ -58,8 +58,8 @@ func TestBuildsAnArtifact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Index.N != 5000 || a.Index.K < 32 || a.Index.K > 64 || a.Meta.KRequested != 64 {
-		t.Fatalf("artifact has N %d, K %d (asked %d)", a.Index.N, a.Index.K, a.Meta.KRequested)
+	if n, k := a.Index.Len(), a.Index.Clusters(); n != 5000 || k < 32 || k > 64 || a.Meta.KRequested != 64 {
+		t.Fatalf("artifact has N %d, K %d (asked %d)", n, k, a.Meta.KRequested)
 	}
 }
 
@@ -100,14 +100,68 @@ func TestMalformedInputWritesNothing(t *testing.T) {
 	}
 }
 
-// BenchmarkIndexer builds the full artifact from the shared references with
-// the default settings: `go test -run '^$' -bench Indexer -benchtime 1x ./cmd/indexer`.
-func BenchmarkIndexer(b *testing.B) {
-	refs := testenv.DataFile(b, "references.json.gz")
-	out := filepath.Join(b.TempDir(), "index.fknn")
-	for b.Loop() {
-		if err := run(refs, out, 4096, 1, kmeans.DefaultIterations, kmeans.DefaultSample, 0); err != nil {
-			b.Fatal(err)
+// TestNoFlags runs the command as `go run ./cmd/indexer` does, with no
+// flags, in a repository of its own: it must find resources/'s reference
+// file, write build/index.fknn (creating build/) and say both; with no
+// reference file anywhere, exit 1 and say every place it looked and where
+// the file comes from.
+func TestNoFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "indexer")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	refs := refsFile(t, 5000, nil)
+	root := t.TempDir()
+	repo := filepath.Join(root, "repo")
+	if err := os.MkdirAll(filepath.Join(repo, "resources"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(dataset.EnvDir, "")
+	runIn := func() (string, error) {
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin)
+		cmd.Dir = repo
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		return stderr.String(), err
+	}
+
+	msg, err := runIn()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("with no reference file: exit %v; want status 1\n%s", err, msg)
+	}
+	for _, want := range []string{"resources/references.json.gz", filepath.Join(root, "shared", "data", "references.json.gz"), "Rinha de Backend 2026", "-refs"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("with no reference file the indexer said %q; want it to mention %q", msg, want)
 		}
+	}
+
+	b, err := os.ReadFile(refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "resources", "references.json.gz"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	msg, err = runIn()
+	if err != nil {
+		t.Fatalf("with resources/references.json.gz: %v\n%s", err, msg)
+	}
+	if !strings.Contains(msg, "reading resources/references.json.gz, writing build/index.fknn") {
+		t.Errorf("the indexer did not say what it read and wrote: %q", msg)
+	}
+	a, err := artifact.Open(filepath.Join(repo, "build", "index.fknn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Index.Len() != 5000 || a.Meta.KRequested != 4096 {
+		t.Errorf("the artifact holds %d vectors, %d clusters asked; want 5000 and the default 4096", a.Index.Len(), a.Meta.KRequested)
 	}
 }

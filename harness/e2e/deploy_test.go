@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestProjectComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range f.Check() {
+	for _, err := range append(f.Check(), f.CheckSockets("../../docker-compose.yml")...) {
 		t.Error(err)
 	}
 	if b := f.Balancer(); b != "nginx" {
@@ -52,10 +53,41 @@ func TestFDPassComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range f.Check() {
+	for _, err := range append(f.Check(), f.CheckSockets("../../docker-compose.fdpass.yml")...) {
 		t.Error(err)
 	}
 	if b := f.Balancer(); b != "lb" {
 		t.Errorf("docker-compose.fdpass.yml balances with %q, want lb", b)
+	}
+}
+
+// TestImageNameFromTheMakefile keeps the API image the compose files run
+// equal to the Makefile's IMAGE, which make image builds and make push
+// pushes, or to that image pinned in a registry (REGISTRY/IMAGE@sha256:…,
+// docs/DEPLOY.md).
+func TestImageNameFromTheMakefile(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^IMAGE\s*\?=\s*(\S+)$`).FindSubmatch(mk)
+	if m == nil {
+		t.Fatal("the Makefile sets no IMAGE ?= name:tag")
+	}
+	image := string(m[1])
+	pinned := regexp.MustCompile(`/` + regexp.QuoteMeta(image) + `@sha256:[0-9a-f]{64}$`)
+	for _, file := range []string{"docker-compose.yml", "docker-compose.fdpass.yml"} {
+		f, err := compose.Load("../../" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, s := range f.Services {
+			if name == "nginx" {
+				continue
+			}
+			if s.Image != image && !pinned.MatchString(s.Image) {
+				t.Errorf("%s: service %s runs %q; the Makefile builds and pushes %q", file, name, s.Image, image)
+			}
+		}
 	}
 }

@@ -41,6 +41,27 @@ func Dir() (dir string, ok bool) {
 	}
 }
 
+// ReferencesFile is the name of the contest's reference file.
+const ReferencesFile = "references.json.gz"
+
+// FindReferences looks for the contest's reference file where the
+// Makefile does: resources/references.json.gz under the working
+// directory, then in the shared data folder (Dir). It returns the first
+// that exists ("" if none does) and every path it looked at, in order, so
+// that a caller can say where it looked.
+func FindReferences() (path string, looked []string) {
+	looked = []string{filepath.Join("resources", ReferencesFile)}
+	if dir, _ := Dir(); dir != "" {
+		looked = append(looked, filepath.Join(dir, ReferencesFile))
+	}
+	for _, p := range looked {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, looked
+		}
+	}
+	return "", looked
+}
+
 // Entry is one labelled test payload.
 type Entry struct {
 	Request            json.RawMessage `json:"request"`

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"fraudknn/internal/testenv"
 )
 
 // blobs returns n random vectors around a few centres.
@@ -20,7 +22,7 @@ func blobs(n int, seed uint64) []int16 {
 }
 
 func TestSelectNth(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := testenv.Rand(t, 1)
 	for _, n := range []int{1, 2, 3, 17, 18, 100, 1000} {
 		for trial := 0; trial < 20; trial++ {
 			keys := make([]uint64, n)

@@ -25,7 +25,7 @@ const dims = knn.Dims
 
 // The settings cmd/indexer uses unless told otherwise: on the contest's
 // 3,000,000 references they build in under 40 s on 2 cores and search as
-// fast as 8 iterations over all vectors (README, "Results").
+// fast as 8 iterations over all vectors (docs/INDEXER.md).
 const (
 	DefaultIterations = 12
 	DefaultSample     = 500000

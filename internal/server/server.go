@@ -64,8 +64,7 @@ func init() {
 
 // Load makes the service answer from ix: it runs warm searches first
 // (about warm of them, over vectors of the index, and through the whole
-// handler), then reports ready. ix must have passed Verify (artifact.Open
-// does that and touches every page on the way).
+// handler), then reports ready.
 func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
 	start := time.Now()
 	pool := &sync.Pool{New: func() any { return &worker{s: knn.NewSearcher(ix, decision.Neighbors)} }}
@@ -102,9 +101,8 @@ func (s *Service) Drain() { s.ready.Store(false) }
 // warmQuery returns the i-th warm-up query: a vector of the index,
 // spread over the clusters.
 func warmQuery(ix *knn.Index, i int) [knn.Dims]int16 {
-	c := (i * 7919) % ix.K
-	lo, hi := int(ix.Start[c]), int(ix.Start[c+1])
-	return ix.Vector(c, lo+(i*31)%(hi-lo))
+	c := (i * 7919) % ix.Clusters()
+	return ix.Vector(c, (i*31)%ix.ClusterSize(c))
 }
 
 // warmBody returns a valid request body that varies with i.
@@ -153,30 +151,48 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentTypeBytes(contentJSON)
 		ctx.SetBody(readyBody)
 	default:
-		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score and GET /ready")
+		// Routes off the contest's path come here, after its case.
+		if string(ctx.Path()) == ExplainPath {
+			s.explain(ctx)
+			return
+		}
+		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score, POST "+ExplainPath+" and GET /ready")
 	}
 }
 
 // fraudScore answers POST /fraud-score. On a valid body it allocates
 // nothing.
 func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
-	pool := s.workers.Load()
-	if pool == nil {
-		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+	w, pool, _, ok := s.search(ctx)
+	if !ok {
 		return
 	}
-	v, err := vectorize.Vectorize(ctx.PostBody())
-	if err != nil {
-		s.fail(ctx, fasthttp.StatusBadRequest, err.Error())
-		return
-	}
-	w := pool.Get().(*worker)
-	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
 	frauds, scanned := w.r.Frauds, w.r.Vectors
 	pool.Put(w)
 	s.Metrics.decided(frauds, scanned)
 	ctx.SetContentTypeBytes(contentJSON)
 	ctx.SetBody(answers[frauds])
+}
+
+// search turns the request body into a vector and finds its neighbours,
+// for the routes that score. When it cannot (503 before Load, 400 for a
+// body that cannot be scored) it answers the request itself and returns
+// ok false; otherwise w holds the result until the caller puts it back
+// in pool.
+func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vectorize.Vector, ok bool) {
+	pool = s.workers.Load()
+	if pool == nil {
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+		return nil, nil, v, false
+	}
+	v, err := vectorize.Vectorize(ctx.PostBody())
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, nil, v, false
+	}
+	w = pool.Get().(*worker)
+	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
+	return w, pool, v, true
 }
 
 // fail answers with status and a JSON body {"error": msg}.

@@ -172,6 +172,17 @@ func Matrix(base string) []MatrixRow {
 	return rows
 }
 
+// At returns the row sent to path instead of /fraud-score, for the routes
+// that take its body and give its errors (/fraud-score/explain); a row for
+// another path, or for /fraud-score/ with a trailing slash, keeps its own
+// (with the slash: path/).
+func (r MatrixRow) At(path string) MatrixRow {
+	if rest, ok := strings.CutPrefix(r.path, "/fraud-score"); ok {
+		r.path = path + rest
+	}
+	return r
+}
+
 // indent pretty-prints a JSON body with CR LF line ends and tabs.
 func indent(body string) string {
 	var b bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 )
 
@@ -36,10 +37,10 @@ func TestEverythingPasses(t *testing.T) {
 	var q [knn.Dims]int16
 	c := tr.count(&q, math.MaxInt64)
 	for i, v := range c.vectors {
-		if v != ix.N {
-			t.Errorf("layout %d: %d vectors counted with no bound; want all %d", i, v, ix.N)
+		if v != ix.Len() {
+			t.Errorf("layout %d: %d vectors counted with no bound; want all %d", i, v, ix.Len())
 		}
-		if c.lines[i] < float64(ix.N*vecBytes)/line {
+		if c.lines[i] < float64(ix.Len()*vecBytes)/line {
 			t.Errorf("layout %d: %.0f lines, fewer than the vectors alone take", i, c.lines[i])
 		}
 	}
@@ -81,7 +82,7 @@ func TestOracle(t *testing.T) {
 	ix, vecs := synthetic(t, 3000, 10)
 	_, labels := ix.Original()
 	tr := buildTree(ix, []int{8, 16})
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := testenv.Rand(t, 1)
 	var r knn.Result
 	for range 50 {
 		var q [knn.Dims]int16
@@ -91,7 +92,7 @@ func TestOracle(t *testing.T) {
 		knn.BruteForce(vecs, labels, &q, 5, &r)
 		D := int64(r.Neighbors[4].Dist)
 		within := 0
-		for p := range ix.N {
+		for p := range ix.Len() {
 			var s int64
 			for d := range knn.Dims {
 				x := int64(vecs[p*knn.Dims+d]) - int64(q[d])

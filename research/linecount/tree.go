@@ -84,7 +84,7 @@ func buildTree(ix *knn.Index, groupSizes []int) *tree {
 		t.regions[r] = emptyBox()
 	}
 	sizes := ix.ClusterSizes()
-	t.clusters = make([]node, ix.K)
+	t.clusters = make([]node, ix.Clusters())
 	for c, m := range sizes {
 		cl := &t.clusters[c]
 		cl.exact = emptyBox()
@@ -92,7 +92,7 @@ func buildTree(ix *knn.Index, groupSizes []int) *tree {
 			lf := node{exact: emptyBox(), n: min(knn.Leaf, m-j0)}
 			members := make([][knn.Dims]int16, lf.n)
 			for j := range members {
-				members[j] = ix.Vector(c, int(ix.Start[c])+j0+j)
+				members[j] = ix.Vector(c, j0+j)
 				lf.exact.add(members[j])
 			}
 			for _, g := range groupSizes {

@@ -138,26 +138,44 @@ func roundTrips(w io.Writer, d time.Duration) error {
 	return nil
 }
 
-// gaps reads the clock in a loop for d and reports the pauses over 5 µs:
-// time the loop did not run, in a line written to w.
+// gaps reads the clock in a loop for d and reports the pauses over
+// minPause, time the loop did not run, in a line written to w.
 func gaps(w io.Writer, d time.Duration) {
-	const minPause = 5 * time.Microsecond
-	var pauses []time.Duration
-	var lost time.Duration
+	pauses, elapsed := measurePauses(d)
+	reportPauses(w, pauses, elapsed)
+}
+
+// minPause is the shortest gap between two clock readings of the busy
+// loop that counts as a pause.
+const minPause = 5 * time.Microsecond
+
+// measurePauses reads the clock in a loop for at least d and returns the
+// gaps between consecutive readings longer than minPause, and the time
+// the loop ran.
+func measurePauses(d time.Duration) (pauses []time.Duration, elapsed time.Duration) {
 	start := time.Now()
 	last := start
 	for last.Sub(start) < d {
 		now := time.Now()
 		if g := now.Sub(last); g > minPause {
 			pauses = append(pauses, g)
-			lost += g
 		}
 		last = now
 	}
-	elapsed := last.Sub(start)
+	return pauses, last.Sub(start)
+}
+
+// reportPauses writes a line that summarises pauses found over elapsed:
+// how many, how often, the share of the time lost, and their p50, p99
+// and maximum. It sorts pauses.
+func reportPauses(w io.Writer, pauses []time.Duration, elapsed time.Duration) {
 	if len(pauses) == 0 {
 		fmt.Fprintf(w, "busy loop: no pause over %v in %v\n", minPause, round(elapsed))
 		return
+	}
+	var lost time.Duration
+	for _, p := range pauses {
+		lost += p
 	}
 	slices.Sort(pauses)
 	n := len(pauses)

@@ -6,6 +6,8 @@
 //	faults -fault sigterm  SIGTERM api1 at -at (in-flight requests finish), restart it
 //	faults -fault slow     the same load twice: alone, then beside -slow trickling connections
 //	faults -fault soak     a long run; RSS of every process sampled every second
+//	faults -fault reindex  refuse a corrupt and a truncated artifact at -at/2, then
+//	                       replace the index at -at by one with a region's labels flipped
 //
 // Every run folder holds k6's results.json and report.html, and faults.json
 // with what the fault did.
@@ -19,7 +21,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,11 +42,16 @@ type config struct {
 	k6           loadtest.K6
 	runs         string
 	artifact     string
+	// The reindex drill.
+	refs    string
+	indexer string
+	flipDim int
+	flipMin float64
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.fault, "fault", "kill9", "kill9, sigterm, slow or soak")
+	flag.StringVar(&c.fault, "fault", "kill9", "kill9, sigterm, slow, soak or reindex")
 	flag.IntVar(&c.rate, "rate", 600, "requests/s, constant")
 	flag.IntVar(&c.seconds, "seconds", 60, "length of the load")
 	flag.DurationVar(&c.at, "at", 20*time.Second, "when to inject kill9 or sigterm, after the load starts")
@@ -56,7 +62,15 @@ func main() {
 	payloads := flag.String("payloads", "../shared/data/test-data.json.gz", "test-data file")
 	flag.StringVar(&c.runs, "runs", "runs", "folder for run folders")
 	flag.StringVar(&c.artifact, "artifact", "build/index.fknn", "artifact")
+	flag.StringVar(&c.refs, "refs", "../shared/data/references.json.gz", "for -fault reindex: the references the artifact was built from")
+	flag.StringVar(&c.indexer, "indexer", "bin/indexer", "for -fault reindex: the indexer binary")
+	flag.IntVar(&c.flipDim, "flip-dim", 9, "for -fault reindex: flip the labels of references whose coordinate in this dimension (0-13; 9 is is_online)…")
+	flag.Float64Var(&c.flipMin, "flip-min", 0.5, "…is at least this value")
 	flag.Parse()
+	if c.flipDim < 0 || c.flipDim >= 14 {
+		fmt.Fprintln(os.Stderr, "faults: -flip-dim must be 0..13")
+		os.Exit(2)
+	}
 	logger := log.New(os.Stderr, "faults: ", log.LstdFlags)
 	c.k6.URL = "http://127.0.0.1:9999"
 	if loadtest.Ready(c.k6.URL) {
@@ -72,14 +86,20 @@ func main() {
 	if err != nil {
 		logger.Fatal(err)
 	}
-	code := run(logger, c, dir)
+	var d *drill
+	if c.fault == "reindex" {
+		if d, err = prepareReindex(logger, c, *payloads, dir); err != nil {
+			logger.Fatal(err)
+		}
+	}
+	code := run(logger, c, dir, d)
 	if abs, _ := filepath.Abs(*payloads); c.k6.Payloads != abs {
 		os.Remove(c.k6.Payloads) // our unpacked copy
 	}
 	os.Exit(code)
 }
 
-func run(logger *log.Logger, c config, dir string) int {
+func run(logger *log.Logger, c config, dir string, d *drill) int {
 	s, err := stack.Start(stack.Config{
 		Compose: "docker-compose.yml", NginxConf: "nginx/nginx.conf", Nginx: "nginx",
 		API: "bin/api", Artifact: c.artifact, RunsDir: c.runs, Port: 9999,
@@ -126,9 +146,9 @@ func run(logger *log.Logger, c config, dir string) int {
 			// nginx takes it back after fail_timeout; count what it serves
 			// until the load ends.
 			rest := time.Duration(c.seconds)*time.Second - c.at - c.restartAfter - 3*time.Second
-			before := served(s, "api1")
+			before := s.Served("api1")
 			time.Sleep(max(rest, time.Second))
-			servedAfter = served(s, "api1") - before
+			servedAfter = s.Served("api1") - before
 		})
 		res, err = c.k6.Run(dir, load...)
 		wg.Wait()
@@ -178,6 +198,9 @@ func run(logger *log.Logger, c config, dir string) int {
 		report["budget"] = sampler.Stop()
 		report["rss_mib"] = rss.stop()
 
+	case "reindex":
+		res, err = runReindex(logger, c, s, d, dir, load, report)
+
 	default:
 		logger.Printf("unknown fault %q", c.fault)
 		return 2
@@ -188,29 +211,20 @@ func run(logger *log.Logger, c config, dir string) int {
 	}
 	report["requests"] = res.Requests
 	report["failed"] = res.Breakdown.Errors
-	report["wrong"] = res.Breakdown.FP + res.Breakdown.FN
+	wrong := res.Breakdown.FP + res.Breakdown.FN
+	if c.fault == "reindex" {
+		// The new index's answers differ by design: the wrong ones are
+		// those of the wrong index for their time.
+		wrong = report["wrong_index"].(int)
+	}
+	report["wrong"] = wrong
 	report["p99_ms"] = res.Latency.P99
 	b, _ := json.MarshalIndent(report, "", "  ")
 	os.WriteFile(filepath.Join(dir, "faults.json"), append(b, '\n'), 0o644)
 	fmt.Printf("%s: %d requests, %d failed, %d wrong, p99 %.3f ms; %s\n", c.fault, res.Requests, res.Breakdown.Errors,
-		res.Breakdown.FP+res.Breakdown.FN, res.Latency.P99, filepath.Join(dir, "faults.json"))
-	if !res.Clean() {
+		wrong, res.Latency.P99, filepath.Join(dir, "faults.json"))
+	if res.Breakdown.Errors > 0 || wrong > 0 {
 		return 1
-	}
-	return 0
-}
-
-var served200 = regexp.MustCompile(`fraudknn_requests_total\{status="200"\} (\d+)`)
-
-// served returns how many requests instance name has answered with 200.
-func served(s *stack.Stack, name string) float64 {
-	m, err := s.Metrics(name)
-	if err != nil {
-		return 0
-	}
-	if g := served200.FindStringSubmatch(m); g != nil {
-		v, _ := strconv.ParseFloat(g[1], 64)
-		return v
 	}
 	return 0
 }

@@ -2,9 +2,13 @@
 // exact search in-process and reports every wrong answer.
 //
 //	go run ./harness/cmd/replay -artifact index.fknn -payloads test-data.json.gz
+//	go run ./harness/cmd/replay -artifact index.fknn -payloads test-data.json.gz -explain 5
 //	go run ./harness/cmd/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
 //
-// With -url it posts the payloads to a running service instead.
+// With -url it posts the payloads to a running service instead. With
+// -explain N it prints, one JSON object a line, the explained answers of
+// the first N payloads (what POST /fraud-score/explain would send, with
+// each payload's expected answer) and replays nothing.
 //
 // It ends with one summary line and exits 0 only when no answer was
 // wrong, no fraud_score differed and no payload failed.
@@ -34,10 +38,11 @@ func main() {
 	conns := flag.Int("conns", 8, "with -url: concurrent connections")
 	limit := flag.Int("limit", 0, "replay only the first N payloads (0: all)")
 	passes := flag.Int("passes", 1, "time every search in this many passes over all payloads and also report each query's fastest (filters the machine's noise out of the p99)")
+	explain := flag.Int("explain", 0, "print the explained answers of the first N payloads (JSON lines) instead of replaying")
 	huge := flag.Bool("hugepages", true, "copy the artifact into transparent huge pages, as the API does; false maps the file")
 	flag.Parse()
 	if (*artifactPath == "") == (*url == "") || *payloads == "" || flag.NArg() > 0 || *conns < 1 {
-		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N] [-limit N]\n       replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]")
+		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N] [-limit N] [-explain N]\n       replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]")
 		os.Exit(2)
 	}
 	if *url != "" {
@@ -80,8 +85,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "replay: warning: the payloads' answers were computed against references with sha256 %s, the artifact was built from %x; expect wrong answers\n",
 			p.ReferencesSHA256, a.Meta.Source)
 	}
+	if *explain > 0 {
+		failed, err := replay.Explain(a.Index, p.Entries[:min(*explain, len(p.Entries))], os.Stdout)
+		if err != nil || failed > 0 {
+			fmt.Fprintf(os.Stderr, "replay: %d payloads did not vectorize (their lines say why); %v\n", failed, err)
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Printf("replay: artifact %s: %d vectors in %d clusters (%.0f MiB in huge pages); %d payloads; kernels %s\n",
-		*artifactPath, a.Index.N, a.Index.K, float64(max(a.HugeBytes(), 0))/(1<<20), len(p.Entries), knn.Kernel())
+		*artifactPath, a.Index.Len(), a.Index.Clusters(), float64(max(a.HugeBytes(), 0))/(1<<20), len(p.Entries), knn.Kernel())
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -2,6 +2,14 @@
 // instances and nginx on port 9999, each in a cgroup with the CPU quota
 // and memory limit docker-compose.yml gives its service, until Ctrl-C or
 // SIGTERM; then it stops everything it started.
+//
+// While it runs, `stack -reindex NEW.fknn` (what `make reindex` runs)
+// asks it to serve another artifact without a failed request: NEW is
+// checked completely, then each API instance in turn is stopped
+// gracefully and started on it; a bad artifact changes nothing. On
+// success NEW is moved to -artifact, the replaced file kept as .prev.
+// `stack -check NEW.fknn` runs the same checks alone (for the compose
+// deployment's update, docs/OPERATIONS.md).
 package main
 
 import (
@@ -10,10 +18,12 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"fraudknn/harness/internal/compose"
 	"fraudknn/harness/internal/stack"
 )
 
@@ -28,9 +38,30 @@ func main() {
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	check := flag.String("check", "", "do not start a stack: check this artifact as an index update would (every check an API makes, and the API's memory limit in -compose), and exit")
+	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")
 	flag.Parse()
 	if cfg.Compose == "" {
 		cfg.Compose = stack.ComposeFile(cfg.Balancer)
+	}
+	if *check != "" {
+		if err := checkArtifact(*check, cfg.Compose); err != nil {
+			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	control := filepath.Join(cfg.RunsDir, stack.ControlSocket)
+	if *reindex != "" {
+		next, err := filepath.Abs(*reindex)
+		if err == nil {
+			err = stack.RequestReindex(control, next, os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	logger := log.New(os.Stderr, "stack: ", log.LstdFlags)
 	cfg.Log = logger
@@ -47,7 +78,14 @@ func main() {
 		logger.Printf("cannot start: %v", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, GET /ready)\nlogs: %s\nCtrl-C stops it.\n\n", s.URL, s.Dir)
+	install, _ := filepath.Abs(cfg.Artifact)
+	stopControl, err := s.ServeControl(control, install)
+	if err != nil {
+		logger.Printf("index updates are off: %v", err)
+		stopControl = func() {}
+	}
+	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, POST /fraud-score/explain, GET /ready)\nlogs: %s\n"+
+		"`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.URL, s.Dir)
 
 	code := 0
 loop:
@@ -62,13 +100,36 @@ loop:
 				code = 1
 				break loop
 			}
+			if e.Planned {
+				continue // an index update replaces it; the update says so
+			}
 			logger.Printf("%s exited (%v); nginx sends its requests to the other instance. See %s", e.Name, e.Err, s.LogFile(e.Name))
 		}
 	}
+	stopControl()
 	if err := s.Stop(); err != nil {
 		logger.Printf("stop: %v", err)
 		code = 1
 	}
 	logger.Printf("stopped; logs kept in %s", s.Dir)
 	os.Exit(code)
+}
+
+// checkArtifact checks the artifact at path against an API instance's
+// memory limit in the compose file, and says so.
+func checkArtifact(path, composeFile string) error {
+	file, err := compose.Load(composeFile)
+	if err != nil {
+		return err
+	}
+	limits, err := file.Limits(stack.APIs[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", composeFile, err)
+	}
+	meta, err := stack.CheckArtifact(path, limits.Memory)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ok: %s passes every check an API makes and fits in %d MiB (built from references with sha256 %x)\n", path, limits.Memory>>20, meta.Source)
+	return nil
 }

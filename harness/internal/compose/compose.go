@@ -6,6 +6,7 @@ package compose
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,8 @@ type Service struct {
 	Image       string   `yaml:"image"`
 	PullPolicy  string   `yaml:"pull_policy"`
 	Command     []string `yaml:"command"`
+	Restart     string   `yaml:"restart"`
+	Volumes     []Volume `yaml:"volumes"`
 	User        string   `yaml:"user"`
 	ReadOnly    bool     `yaml:"read_only"`
 	Privileged  bool     `yaml:"privileged"`
@@ -116,6 +119,8 @@ func (f *File) Balancer() string {
 	return ""
 }
 
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 // Budget is the contest's limit on the sum of all services' limits.
 var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 
@@ -126,7 +131,8 @@ var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 // networking only, nothing privileged, no added capabilities, no seccomp
 // or apparmor override; API containers non-root with read-only root file
 // systems; no-new-privileges everywhere; every image pinned to a version
-// tag, with an explicit pull_policy.
+// tag, with an explicit pull_policy; every service restarted by the
+// engine when it dies (restart: unless-stopped or always).
 func (f *File) Check() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -150,14 +156,23 @@ func (f *File) Check() []error {
 		if s.Privileged {
 			bad("service %s is privileged", name)
 		}
-		if i := strings.LastIndex(s.Image, ":"); i < 0 || s.Image[i+1:] == "latest" || strings.Contains(s.Image[i+1:], "/") {
+		// A digest (name:tag@sha256:…) pins the content; the tag is still
+		// required, for the people who read the file.
+		ref, digest, pinned := strings.Cut(s.Image, "@")
+		if i := strings.LastIndex(ref, ":"); i < 0 || ref[i+1:] == "latest" || strings.Contains(ref[i+1:], "/") {
 			bad("service %s uses image %q; pin a version tag", name, s.Image)
+		}
+		if pinned && !digestRE.MatchString(digest) {
+			bad("service %s uses image %q; a digest is sha256: and 64 hex digits", name, s.Image)
 		}
 		if s.PullPolicy == "" {
 			bad("service %s does not set pull_policy", name)
 		}
 		if s.NetworkMode != "" && s.NetworkMode != "bridge" {
 			bad("service %s uses network_mode %q; the contest allows bridge only", name, s.NetworkMode)
+		}
+		if s.Restart != "unless-stopped" && s.Restart != "always" {
+			bad("service %s has restart %q; set restart: unless-stopped, so that a crashed container comes back", name, s.Restart)
 		}
 		if len(s.CapAdd) > 0 {
 			bad("service %s adds capabilities %v", name, s.CapAdd)

@@ -26,7 +26,11 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
 		{"latest tag", "image: nginx:1.27.4-alpine", "image: nginx:latest", "pin a version tag"},
 		{"untagged image", "image: fraudknn-api:0.1.0", "image: fraudknn-api", "pin a version tag"},
-		{"no pull_policy", "    pull_policy: missing\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "pull_policy"},
+		{"digest without a tag", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api@sha256:" + strings.Repeat("ab", 32), "pin a version tag"},
+		{"malformed digest", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api:0.1.0@sha256:abc", "a digest is"},
+		{"no pull_policy", "    pull_policy: missing\n    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "pull_policy"},
+		{"no restart policy", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "restart"},
+		{"restart only on failure", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: on-failure\n    volumes:\n      - ./nginx", "restart"},
 	}
 	for _, c := range cases {
 		text := strings.Replace(string(good), c.from, c.to, 1)
@@ -49,6 +53,25 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 	}
 }
 
+// TestCheckAcceptsAPinnedImage: a registry name with tag and digest, as
+// docs/DEPLOY.md pins the pushed image, breaks no rule.
+func TestCheckAcceptsAPinnedImage(t *testing.T) {
+	good, err := os.ReadFile("../../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := "image: registry.example:5000/me/fraudknn-api:0.1.0@sha256:" + strings.Repeat("0f", 32)
+	path := filepath.Join(t.TempDir(), "docker-compose.yml")
+	os.WriteFile(path, []byte(strings.ReplaceAll(string(good), "image: fraudknn-api:0.1.0", pinned)), 0o644)
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := f.Check(); len(errs) > 0 {
+		t.Errorf("the pinned file breaks rules: %v", errs)
+	}
+}
+
 func TestParseBytes(t *testing.T) {
 	for in, want := range map[string]int64{"160MB": 160 << 20, "30m": 30 << 20, "1g": 1 << 30, "512": 512, "64kb": 64 << 10} {
 		if got, err := ParseBytes(in); err != nil || got != want {
@@ -58,6 +81,48 @@ func TestParseBytes(t *testing.T) {
 	for _, in := range []string{"", "MB", "-5MB", "1.5g", "lots"} {
 		if _, err := ParseBytes(in); err == nil {
 			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}
+
+// TestCheckSocketsCatchesEveryMismatch breaks the way the balancer and the
+// APIs meet, in both deployments, one way at a time: an edit of the
+// compose file (from, to) or of nginx's configuration (confFrom, confTo).
+func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
+	cases := []struct{ name, file, from, to, confFrom, confTo, want string }{
+		{"socket volume missing from api2", "docker-compose.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
+		{"nginx without the volume", "docker-compose.yml", "      - sockets:/sockets\n    tmpfs:", "    tmpfs:", "", "", "nginx must mount it"},
+		{"API on TCP", "docker-compose.yml", "unix:/sockets/api1.sock", "0.0.0.0:8080", "", "", "Unix socket"},
+		{"nginx at a socket no API creates", "docker-compose.yml", "", "", "unix:/sockets/api2.sock", "unix:/sockets/api3.sock", "no API creates"},
+		{"fdpass: socket volume missing from api2", "docker-compose.fdpass.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
+		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/lb.sock"`, `"-control", "/sockets/lb2.sock"`, "", "", "no balancer creates"},
+	}
+	for _, c := range cases {
+		path, err := WriteVariant("../../../"+c.file, t.TempDir(), Edit{c.from, c.to}, Edit{c.confFrom, c.confTo})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		f, err := Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		errs := f.CheckSockets(path)
+		found := false
+		for _, err := range errs {
+			found = found || strings.Contains(err.Error(), c.want)
+		}
+		if !found {
+			t.Errorf("%s: CheckSockets found nothing mentioning %q (%v)", c.name, c.want, errs)
+		}
+	}
+	for _, file := range []string{"docker-compose.yml", "docker-compose.fdpass.yml"} {
+		path := "../../../" + file
+		f, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := f.CheckSockets(path); len(errs) > 0 {
+			t.Errorf("%s: %v", file, errs)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,21 +58,25 @@ type Stack struct {
 	procs    map[string]*proc
 	exits    chan Exit
 	cgroupID string
+	limits   map[string]compose.Limits
 	mu       sync.Mutex
+	roll     sync.Mutex // one index update at a time
 }
 
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	cgroup *Cgroup // nil when running unlimited
-	done   chan struct{}
-	err    error
+	name    string
+	cmd     *exec.Cmd
+	cgroup  *Cgroup // nil when running unlimited
+	done    chan struct{}
+	err     error
+	planned atomic.Bool // stopped on purpose, by Reindex
 }
 
 // Exit is a service that exited, with the error Wait returned.
 type Exit struct {
-	Name string
-	Err  error
+	Name    string
+	Err     error
+	Planned bool // Reindex stopped it, to start it on a new artifact
 }
 
 // Names of the services, as in docker-compose.yml.
@@ -130,7 +135,7 @@ func Start(cfg Config) (*Stack, error) {
 			return nil, err
 		}
 	}
-	s := &Stack{Dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Port), cfg: cfg, procs: map[string]*proc{}, exits: make(chan Exit, 8), cgroupID: "fraudknn-" + runID}
+	s := &Stack{Dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Port), cfg: cfg, procs: map[string]*proc{}, exits: make(chan Exit, 8), cgroupID: "fraudknn-" + runID, limits: limits}
 	cfg.Log.Printf("run folder %s", dir)
 
 	RemoveStale()
@@ -160,11 +165,7 @@ func Start(cfg Config) (*Stack, error) {
 
 	if cfg.Balancer == "fdpass" {
 		// The nginx service's slot: its name, cgroup and limits.
-		if err := s.start("nginx", cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
-			s.Stop()
-			return nil, err
-		}
-		if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -181,15 +182,21 @@ func Start(cfg Config) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	if err := s.start("nginx", cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	if err := s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second); err != nil {
+	if err := s.startBalancer(cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
 		s.Stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// startBalancer starts prog (nginx or cmd/lb) in the nginx service's
+// slot, with its cgroup and limits, and waits until an API answers
+// /ready through it.
+func (s *Stack) startBalancer(cg *Cgroup, prog string, args ...string) error {
+	if err := s.start("nginx", cg, prog, args...); err != nil {
+		return err
+	}
+	return s.waitReady("nginx", &http.Client{Timeout: time.Second}, s.URL+"/ready", 20*time.Second)
 }
 
 func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
@@ -197,7 +204,7 @@ func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "socket
 // apiArgs returns the command line of API instance name: its socket, and
 // a second socket for its metrics.
 func (s *Stack) apiArgs(name string) []string {
-	args := []string{"-artifact", s.cfg.Artifact, "-listen", "unix:" + s.socket(name),
+	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name),
 		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}
 	if s.cfg.Balancer == "fdpass" {
 		args = append(args, "-fdpass", s.lbSocket())
@@ -291,7 +298,7 @@ func (s *Stack) start(name string, cg *Cgroup, prog string, args ...string) erro
 		p.err = cmd.Wait()
 		logf.Close()
 		close(p.done)
-		s.exits <- Exit{name, p.err}
+		s.exits <- Exit{name, p.err, p.planned.Load()}
 	}()
 	s.cfg.Log.Printf("%s: started, pid %d, log %s", name, cmd.Process.Pid, s.LogFile(name))
 	return nil
@@ -358,6 +365,8 @@ func (s *Stack) Exits() <-chan Exit { return s.exits }
 // finish their in-flight requests), waits for them, and removes the
 // cgroups and sockets. It reports processes that did not exit cleanly.
 func (s *Stack) Stop() error {
+	s.roll.Lock() // an index update in progress finishes first
+	defer s.roll.Unlock()
 	s.mu.Lock()
 	procs := make([]*proc, 0, len(s.procs))
 	for _, name := range Services {

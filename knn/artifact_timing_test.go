@@ -1,4 +1,4 @@
-package replay
+package knn_test
 
 import (
 	"os"
@@ -7,22 +7,24 @@ import (
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
+	"fraudknn/internal/decision"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
 
-// BenchmarkSearch runs the exact search over the shared payloads against
-// the real artifact ($FRAUDKNN_ARTIFACT, else build/index.fknn from
-// `make artifact`). Compare the kernels with
+// BenchmarkSearchArtifact runs the exact search over the shared payloads
+// against the real artifact ($FRAUDKNN_ARTIFACT, else build/index.fknn
+// from `make artifact`). It is an external test so that it can open the
+// artifact (package artifact imports knn). Compare the kernels with
 //
-//	go test -run '^$' -bench Search -count 10 ./internal/replay > avx2.txt
-//	go test -tags purego -run '^$' -bench Search -count 10 ./internal/replay > go.txt
+//	go test -run '^$' -bench SearchArtifact -count 10 ./knn > avx2.txt
+//	go test -tags purego -run '^$' -bench SearchArtifact -count 10 ./knn > go.txt
 //	benchstat go.txt avx2.txt
-func BenchmarkSearch(b *testing.B) {
+func BenchmarkSearchArtifact(b *testing.B) {
 	path := os.Getenv("FRAUDKNN_ARTIFACT")
 	if path == "" {
-		path = filepath.Join("..", "..", "build", "index.fknn")
+		path = filepath.Join("..", "build", "index.fknn")
 	}
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
@@ -42,7 +44,7 @@ func BenchmarkSearch(b *testing.B) {
 			queries = append(queries, v)
 		}
 	}
-	s := knn.NewSearcher(a.Index, Neighbors)
+	s := knn.NewSearcher(a.Index, decision.Neighbors)
 	var r knn.Result
 	i := 0
 	b.ReportAllocs()
