@@ -49,7 +49,7 @@ func main() {
 	flag.DurationVar(&o.stopP99, "stop-p99", 2*time.Second, "a configuration's sweep stops after a step whose p99 is above this (or that had an error)")
 	flag.DurationVar(&o.kneeP99, "knee-p99", 2*time.Millisecond, "the knee is the highest rate with a p99 under this, no error, inside one CPU")
 	flag.DurationVar(&o.budget, "budget", 20*time.Minute, "refuse a sweep whose load (configurations × rates × seconds) is longer than this")
-	flag.BoolVar(&o.syscalls, "syscalls", true, "count system calls with "+loadtest.SyscallTool)
+	flag.BoolVar(&o.syscalls, "syscalls", false, "also count each component's system calls with "+loadtest.SyscallTool+" (adds CPU to every call: the picture's CPU figures are then not the stack's alone)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "capacity: ", log.LstdFlags)
 	plan, err := parsePlan(o.configs, o.rates, o.seconds)

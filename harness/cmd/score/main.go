@@ -64,7 +64,7 @@ func main() {
 	flag.BoolVar(&o.floor, "floor", false, "MEASUREMENT ONLY: start the stack with its APIs answering a fixed body (the plumbing floor)")
 	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
 	flag.IntVar(&o.rate, "rate", 0, "if set: a constant rate of this many requests/s for -seconds instead of the ramp")
-	flag.BoolVar(&o.syscalls, "syscalls", true, "count each component's system calls with "+loadtest.SyscallTool+" (a few hundred ns more per call)")
+	flag.BoolVar(&o.syscalls, "syscalls", false, "also count each component's system calls with "+loadtest.SyscallTool+" (adds CPU to every call: compare CPU figures only between runs alike in this)")
 	flag.Parse()
 	if p := os.Getenv("PAYLOADS"); p != "" {
 		o.payloads = p

@@ -22,14 +22,19 @@ type Cost struct {
 // whole stack ("total").
 type Costs struct {
 	Requests   int             `json:"requests"`
-	Balancer   string          `json:"balancer"` // the process in the balancer slot: nginx or lb
-	SyscallsBy string          `json:"syscalls_counted_by"`
+	Balancer   string          `json:"balancer"`            // the process in the balancer slot: nginx or lb
+	SyscallsBy string          `json:"syscalls_counted_by"` // SyscallTool, or "not counted"
 	PerRequest map[string]Cost `json:"per_request"`
 }
 
 // CostOf divides what each component used by the requests of the run.
 func CostOf(budget map[string]Usage, requests int, balancer string) Costs {
-	c := Costs{Requests: requests, Balancer: balancer, SyscallsBy: SyscallTool + " (read and write classes from /proc/PID/io)", PerRequest: map[string]Cost{}}
+	c := Costs{Requests: requests, Balancer: balancer, SyscallsBy: "not counted", PerRequest: map[string]Cost{}}
+	for _, u := range budget {
+		if u.Syscalls >= 0 {
+			c.SyscallsBy = SyscallTool
+		}
+	}
 	if requests <= 0 {
 		return c
 	}

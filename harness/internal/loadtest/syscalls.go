@@ -17,9 +17,13 @@ import (
 
 // SyscallTool says how system calls are counted: perf (Debian's
 // linux-perf package) counting the raw_syscalls:sys_enter tracepoint of
-// each component's processes and their threads. Counting a tracepoint
-// costs each system call a few hundred nanoseconds more, far less than
-// strace -c, which stops the process at every call.
+// each component's processes and their threads. Far cheaper than
+// strace -c, which stops the process at every call, but not free: an
+// enabled tracepoint sends every system call down the kernel's slow
+// path, which on a KVM guest added about 2.5 µs a call, a sixth of the
+// stack's CPU per request (docs/TUNING.md). So it is asked for, to
+// explain a cost, and never left on when CPU figures are compared
+// with runs made without it.
 const SyscallTool = "perf stat -e raw_syscalls:sys_enter"
 
 // syscallCounter runs one perf per component.
