@@ -130,6 +130,38 @@ func compare(t *testing.T, name string, ix *Index, vecs []int16, labels []uint8,
 	}
 }
 
+// TestSearchScansWhatItsBoxesRequire checks the search against
+// RequiredWork, which the artifact benchmark reports as the least work
+// possible: every cluster and leaf whose box bound does not exceed the
+// final k-th distance must have been scanned, or the search could have
+// missed a neighbour there. It also checks RequiredWork itself, whose
+// figures would otherwise be trusted unchecked.
+func TestSearchScansWhatItsBoxesRequire(t *testing.T) {
+	rng := testenv.Rand(t, 7)
+	const n = 3000
+	vecs, labels := synth(rng, n, false)
+	for _, a := range assignments(rng, vecs, n, 96) {
+		ix, err := Build(vecs, labels, a.assign, a.k)
+		if err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+		s := NewSearcher(ix, 5)
+		var r Result
+		for range 40 {
+			q := randQuery(rng, vecs, false)
+			s.Search(&q, &r)
+			clusters, _, vectors := RequiredWork(ix, &q, r.worst())
+			if r.Clusters < clusters || r.Vectors < vectors {
+				t.Fatalf("%s query %v: the search scanned %d clusters and %d vectors, fewer than the %d and %d whose bounds are within its 5th distance %d",
+					a.name, q, r.Clusters, r.Vectors, clusters, vectors, r.worst())
+			}
+			if clusters < 1 || vectors < 5 {
+				t.Fatalf("%s query %v: RequiredWork counts %d clusters and %d vectors; the 5 neighbours' own clusters are at least 1 and 5", a.name, q, clusters, vectors)
+			}
+		}
+	}
+}
+
 // TestTiesAtTheBoundary builds a set where many vectors sit at exactly the
 // k-th distance in different clusters: the earliest positions must win,
 // whichever cluster the search meets first.
