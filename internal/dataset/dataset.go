@@ -17,23 +17,33 @@ import (
 const EnvDir = "FRAUDKNN_DATA"
 
 // Dir returns the folder holding the shared data: $FRAUDKNN_DATA when set,
-// else ../shared/data next to the repository (found by walking up from the
-// working directory to the folder holding go.mod). ok is false when the
-// folder does not exist.
+// else ../shared/data next to the repository (ModuleRoot). ok is false
+// when the folder does not exist.
 func Dir() (dir string, ok bool) {
 	if d := os.Getenv(EnvDir); d != "" {
 		st, err := os.Stat(d)
 		return d, err == nil && st.IsDir()
 	}
+	root, ok := ModuleRoot()
+	if !ok {
+		return "", false
+	}
+	data := filepath.Join(filepath.Dir(root), "shared", "data")
+	st, err := os.Stat(data)
+	return data, err == nil && st.IsDir()
+}
+
+// ModuleRoot returns the repository's folder: the nearest folder at or
+// above the working directory that holds go.mod. ok is false when there
+// is none.
+func ModuleRoot() (root string, ok bool) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", false
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			data := filepath.Join(filepath.Dir(d), "shared", "data")
-			st, err := os.Stat(data)
-			return data, err == nil && st.IsDir()
+			return d, true
 		}
 		if filepath.Dir(d) == d {
 			return "", false

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fraudknn/artifact"
+	"fraudknn/internal/dataset"
 )
 
 // Load loads the real artifact as cmd/api does (copied into huge
@@ -19,7 +20,8 @@ func Load(tb testing.TB) *artifact.Artifact {
 	tb.Helper()
 	path := os.Getenv("FRAUDKNN_ARTIFACT")
 	if path == "" {
-		path = filepath.Join(moduleRoot(), "build", "index.fknn")
+		root, _ := dataset.ModuleRoot()
+		path = filepath.Join(root, "build", "index.fknn")
 	}
 	if _, err := os.Stat(path); err != nil {
 		tb.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
@@ -30,23 +32,4 @@ func Load(tb testing.TB) *artifact.Artifact {
 	}
 	tb.Cleanup(func() { a.Close() })
 	return a
-}
-
-// moduleRoot returns the nearest folder at or above the working directory
-// (a test's package folder) that holds go.mod, or "." if none does.
-func moduleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "."
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "."
-		}
-		dir = up
-	}
 }
