@@ -10,7 +10,7 @@
 // table and the whole bad-input matrix through nginx:
 //
 //	make run &
-//	FRAUDKNN_URL=http://127.0.0.1:9999 go test -count=1 -v ./harness/e2e
+//	FRAUDKNN_URL=http://127.0.0.1:9999 go -C harness test -count=1 -v ./e2e
 //
 // CI runs both.
 package e2e
