@@ -387,13 +387,14 @@ type readerConn struct {
 func (c *readerConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // TestSecurityPerClientLimit fills nginx's per-address limit with
-// requests in progress (headers sent, bodies not yet), and checks that
-// the next one from the same address is refused with a JSON 429 while
-// those are held, that the limit is above the contest's 250 connections,
-// and that the port answers normally once they are gone. Behind cmd/lb
-// there is no per-address limit (the API's connection limit and its idle
-// handling stand in its place, security_lb_test.go), so it is skipped
-// there.
+// requests in progress, each holding a body of almost 64 KiB that nginx
+// buffers, and checks that the next one from the same address is refused
+// with a JSON 429 while those are held, that nginx kept every one of them
+// (under its memory limit in the stack's cgroup, none was dropped), that
+// the limit is above the contest's 250 connections, and that the port
+// answers normally once they are gone. Behind cmd/lb there is no
+// per-address limit (the API's connection limit and its idle handling
+// stand in its place, security_lb_test.go), so it is skipped there.
 func TestSecurityPerClientLimit(t *testing.T) {
 	url := stackURL(t)
 	if bal := balancer(t, url); bal != "nginx" {
@@ -418,30 +419,47 @@ func TestSecurityPerClientLimit(t *testing.T) {
 			c.Close()
 		}
 	}()
+	body := strings.Repeat("x", server.MaxBodySize-1024) // all but the last KiB
 	for range limit {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
 			t.Fatalf("connection %d of %d: %v", len(held)+1, limit, err)
 		}
 		held = append(held, c)
-		io.WriteString(c, "POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
+		fmt.Fprintf(c, "POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", server.MaxBodySize, body)
 	}
-	time.Sleep(200 * time.Millisecond) // nginx reads every header
-	resp, body := rawExchange(t, addr, fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit))
-	if resp.StatusCode != 429 || errorText(body) == "" {
-		t.Fatalf("with %d requests in progress from this address, the next got %d %.200s; want a JSON 429", limit, resp.StatusCode, body)
+	time.Sleep(300 * time.Millisecond) // nginx reads every header and body so far
+	resp, answer := rawExchange(t, addr, fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit))
+	if resp.StatusCode != 429 || errorText(answer) == "" {
+		t.Fatalf("with %d requests in progress from this address, the next got %d %.200s; want a JSON 429", limit, resp.StatusCode, answer)
 	}
+	dropped := 0
+	for _, c := range held {
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		t.Fatalf("%d of the %d held requests were closed or answered before their bodies were complete (nginx out of memory?)", dropped, limit)
+	}
+	t.Logf("%d requests in progress, each with %d bytes of body buffered: the next was refused with 429, none was dropped", limit, len(body))
 	for _, c := range held {
 		c.Close()
 	}
 	held = held[:0]
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, body := rawExchange(t, addr, fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit))
-		if resp.StatusCode == 200 && body == testenv.SpecLegitAnswer {
+		resp, answer := rawExchange(t, addr, fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit))
+		if resp.StatusCode == 200 && answer == testenv.SpecLegitAnswer {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("3 s after the held requests closed: %d %s", resp.StatusCode, body)
+			t.Fatalf("3 s after the held requests closed: %d %s", resp.StatusCode, answer)
 		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
