@@ -240,3 +240,74 @@ func TestFloorHandler(t *testing.T) {
 		t.Fatalf("GET /nope: %d, want 404", code)
 	}
 }
+
+// TestOperatorListener runs the binary with -listen and -operator on Unix
+// sockets: the public socket answers the explain route and /metrics with
+// 404; the operator's socket (mode 0660) explains and serves the metrics.
+// The removed -metrics flag stops the program with a message naming
+// -operator.
+func TestOperatorListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
+	bin := buildAPI(t)
+	dir := t.TempDir()
+	art := smallArtifact(t, dir)
+	public, operator := filepath.Join(dir, "api.sock"), filepath.Join(dir, "op.sock")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-artifact", art, "-listen", "unix:"+public, "-operator", "unix:"+operator, "-warm", "100")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	if !becomesReady(unixClient(public), "http://api/ready") || !becomesReady(unixClient(operator), "http://api/ready") {
+		t.Fatalf("never ready on both listeners:\n%s", stderr.String())
+	}
+	if st, err := os.Stat(operator); err != nil || st.Mode().Perm() != 0o660 {
+		t.Fatalf("operator socket: %v, %v; want mode 0660", st, err)
+	}
+	post := func(sock, path string) (int, string) {
+		resp, err := unixClient(sock).Post("http://api"+path, "application/json", strings.NewReader(testenv.SpecFraud))
+		if err != nil {
+			t.Fatalf("%s %s: %v", sock, path, err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	get := func(sock, path string) (int, string) {
+		resp, err := unixClient(sock).Get("http://api" + path)
+		if err != nil {
+			t.Fatalf("%s %s: %v", sock, path, err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := post(public, "/fraud-score/explain"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
+		t.Errorf("public explain: %d %s; want a JSON 404", code, body)
+	}
+	if code, body := get(public, "/metrics"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
+		t.Errorf("public /metrics: %d %s; want a JSON 404", code, body)
+	}
+	if code, body := post(public, "/fraud-score"); code != 200 || !strings.HasPrefix(body, `{"approved":`) {
+		t.Errorf("public /fraud-score: %d %s", code, body)
+	}
+	if code, body := post(operator, "/fraud-score/explain"); code != 200 || strings.Count(body, `"position":`) != 5 {
+		t.Errorf("operator explain: %d %s; want 5 neighbours", code, body)
+	}
+	if code, body := get(operator, "/metrics"); code != 200 || !strings.Contains(body, "fraudknn_vectors_scanned_count 1\n") || !strings.Contains(body, "fraudknn_info{") {
+		t.Errorf("operator /metrics: %d %s", code, body)
+	}
+
+	var out bytes.Buffer
+	old := exec.Command(bin, "-artifact", art, "-metrics", "127.0.0.1:9100")
+	old.Stderr = &out
+	err := old.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(out.String(), "-operator 127.0.0.1:9100") {
+		t.Errorf("-metrics: exit %v, %q; want status 2 and a pointer to -operator", err, out.String())
+	}
+}

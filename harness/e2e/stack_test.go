@@ -21,6 +21,24 @@ func stackURL(t *testing.T) string {
 	return strings.TrimRight(url, "/")
 }
 
+// operatorURLs returns the base URLs of the running stack's operator
+// listeners, from FRAUDKNN_OPERATORS (comma-separated host:port; the
+// native stack's are 127.0.0.1:9101,127.0.0.1:9102), or skips the test.
+func operatorURLs(t *testing.T) []string {
+	t.Helper()
+	env := os.Getenv("FRAUDKNN_OPERATORS")
+	if env == "" {
+		t.Skip("skipping: FRAUDKNN_OPERATORS does not name the operator listeners (`make run` serves them at 127.0.0.1:9101,127.0.0.1:9102)")
+	}
+	var urls []string
+	for _, addr := range strings.Split(env, ",") {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			urls = append(urls, "http://"+strings.TrimPrefix(strings.TrimRight(addr, "/"), "http://"))
+		}
+	}
+	return urls
+}
+
 func post(t *testing.T, method, url, body string) (int, string, http.Header) {
 	t.Helper()
 	ct := ""
