@@ -57,6 +57,7 @@ func load(svc *server.Service, pinned artifact.Digest, logger *log.Logger) {
 	}
 	mapped := time.Since(start)
 	checkIdentity(a, pinned, logger)
+	svc.SetArtifactDigest(a.SHA256.String())
 	if h := a.HugeBytes(); h >= 0 {
 		how += fmt.Sprintf(" (%.0f MiB in huge pages)", float64(h)/(1<<20))
 	}

@@ -78,8 +78,9 @@ func main() {
 	}
 	handOver(*fdpassPath, srv, served, logger)
 
-	waitForSignal(sigs, served, logger)
+	code := waitForSignal(sigs, served, svc.Failed(), logger)
 	stop(svc, logger, srv, op)
+	os.Exit(code)
 }
 
 func usage() {

@@ -38,6 +38,7 @@ type Service struct {
 	Metrics  Metrics
 	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
 	maxConns atomic.Int64           // the public server's connection limit, for fraudknn_max_connections
+	failed   chan error             // a fault on the index's memory (fault.go)
 }
 
 // worker is the scratch one request needs.
@@ -51,7 +52,7 @@ func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
-	return &Service{log: logger}
+	return &Service{log: logger, failed: make(chan error, 1)}
 }
 
 // The answers, built once: a request only copies one of them.
@@ -127,6 +128,7 @@ func warmBody(i int) []byte {
 // cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)
@@ -148,9 +150,13 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// recovered answers a request whose handler panicked: a panic is a bug;
-// answer it, say where, and keep serving.
+// recovered answers a request whose handler panicked. A fault on the
+// index's memory stops the service (memoryFault); any other panic is a
+// bug: answer it, say where, and keep serving.
 func (s *Service) recovered(ctx *fasthttp.RequestCtx, p any) {
+	if s.memoryFault(ctx, p) {
+		return
+	}
 	s.log.Printf("BUG: panic serving request %d (%s %s): %v", ctx.ID(), ctx.Method(), ctx.Path(), p)
 	ctx.Response.Reset()
 	s.fail(ctx, fasthttp.StatusInternalServerError, fmt.Sprintf("internal error serving request %d; it is logged", ctx.ID()))
