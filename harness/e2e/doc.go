@@ -12,7 +12,7 @@
 // those for explanations:
 //
 //	make run &
-//	FRAUDKNN_URL=http://127.0.0.1:9999 FRAUDKNN_OPERATORS=127.0.0.1:9101,127.0.0.1:9102 go test -count=1 -v ./harness/e2e
+//	FRAUDKNN_URL=http://127.0.0.1:9999 FRAUDKNN_OPERATORS=127.0.0.1:9101,127.0.0.1:9102 go -C harness test -count=1 -v ./e2e
 //
 // CI runs both.
 package e2e
