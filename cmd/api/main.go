@@ -33,7 +33,9 @@ var (
 	operator     = flag.String("operator", "", "address of the operator listener, serving GET /metrics, POST /fraud-score/explain and GET /ready: a loopback host:port or unix:/path (made 0660); off when empty")
 	oldMetrics   = flag.String("metrics", "", "removed: use -operator, which serves /metrics beside the explain route")
 	warm         = flag.Int("warm", 5000, "warm-up searches before /ready says 200")
-	maxConns     = flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once")
+	maxConns     = flag.Int("max-conns", server.DefaultOptions.MaxConns, "connections served at once, at most: lowered to what the memory limit holds")
+	digest       = flag.String("digest", "", "the artifact's pinned SHA-256 (as cmd/indexer prints it): refuse to serve any other file")
+	memoryLimit  = flag.String("memory-limit", "", "memory this process may use in all, as 160MB (default: its cgroup's limit); the Go memory limit and -max-conns are fitted to it (GOMEMLIMIT, if set, wins)")
 	fdpassPath   = flag.String("fdpass", "", "also serve the connections handed over by cmd/lb, registering at this control socket once ready")
 	procs        = flag.Int("procs", 2, "threads running Go code (GOMAXPROCS; the environment variable, if set, wins)")
 	huge         = flag.Bool("hugepages", true, "copy the artifact into private memory backed by transparent huge pages; false maps the file and shares its page cache (docs/TUNING.md)")
@@ -54,11 +56,17 @@ func main() {
 	logger := log.New(os.Stderr, "api: ", log.LstdFlags|log.Lmicroseconds)
 	setProcs(*procs)
 	sigs := notifyStop()
+	pinned := pinnedDigest()
 	if !*floor {
-		if err := checkArtifact(*artifactPath); err != nil {
+		size, err := checkArtifact(*artifactPath)
+		if err != nil {
 			logger.Printf("cannot serve: %v", err)
 			os.Exit(1)
 		}
+		// The server is built before loading (it answers /ready with 503
+		// meanwhile), so its connection limit is fitted to the memory
+		// now, from the file's size.
+		*maxConns = planMemory(size, logger).MaxConns
 	}
 
 	svc := server.New(logger)
@@ -66,12 +74,13 @@ func main() {
 	if *floor {
 		logFloor(logger)
 	} else {
-		load(svc, logger)
+		load(svc, pinned, logger)
 	}
 	handOver(*fdpassPath, srv, served, logger)
 
-	waitForSignal(sigs, served, logger)
+	code := waitForSignal(sigs, served, svc.Failed(), logger)
 	stop(svc, logger, srv, op)
+	os.Exit(code)
 }
 
 func usage() {

@@ -111,14 +111,22 @@ func notifyStop() <-chan os.Signal {
 	return sigs
 }
 
-// waitForSignal returns on SIGTERM or SIGINT, and stops the program
-// (exit 1) if a server stops by itself first.
-func waitForSignal(sigs <-chan os.Signal, served <-chan error, logger *log.Logger) {
+// waitForSignal returns the exit status to stop with: 0 on SIGTERM or
+// SIGINT, 1 when the service can no longer answer from its index (a
+// fault on a mapped artifact, server.Service.Failed), so that the
+// supervisor starts it again. It stops the program (exit 1) if a server
+// stops by itself first.
+func waitForSignal(sigs <-chan os.Signal, served <-chan error, failed <-chan error, logger *log.Logger) int {
 	select {
 	case sig := <-sigs:
 		logger.Printf("%v: stopping; in-flight requests finish", sig)
+		return 0
+	case err := <-failed:
+		logger.Printf("cannot serve any longer: %v", err)
+		return 1
 	case err := <-served:
 		logger.Fatalf("server stopped: %v", err)
+		return 1
 	}
 }
 

@@ -38,6 +38,7 @@ type Service struct {
 	Metrics  Metrics
 	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
 	maxConns atomic.Int64           // the public server's connection limit, for fraudknn_max_connections
+	failed   chan error             // a fault on the index's memory (fault.go)
 }
 
 // worker is the scratch one request needs.
@@ -51,7 +52,7 @@ func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
-	return &Service{log: logger}
+	return &Service{log: logger, failed: make(chan error, 1)}
 }
 
 // The answers, built once: a request only copies one of them.
@@ -127,6 +128,7 @@ func warmBody(i int) []byte {
 // cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)
@@ -148,9 +150,13 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// recovered answers a request whose handler panicked: a panic is a bug;
-// answer it, say where, and keep serving.
+// recovered answers a request whose handler panicked. A fault on the
+// index's memory stops the service (memoryFault); any other panic is a
+// bug: answer it, say where, and keep serving.
 func (s *Service) recovered(ctx *fasthttp.RequestCtx, p any) {
+	if s.memoryFault(ctx, p) {
+		return
+	}
 	s.log.Printf("BUG: panic serving request %d (%s %s): %v", ctx.ID(), ctx.Method(), ctx.Path(), p)
 	ctx.Response.Reset()
 	s.fail(ctx, fasthttp.StatusInternalServerError, fmt.Sprintf("internal error serving request %d; it is logged", ctx.ID()))
@@ -260,10 +266,20 @@ var DefaultOptions = Options{
 	MaxConns:     512,
 }
 
+// keptBodyBuffer is the largest request body buffer a connection keeps
+// between requests: a real transaction (about 500 bytes) reuses its
+// buffer, while one that held a body of up to MaxBodySize gives it back
+// to the garbage collector once answered, so that an idle connection
+// costs about a third of what it would (docs/OPERATIONS.md, "Memory").
+const keptBodyBuffer = 8 << 10
+
 // NewServer returns the public fasthttp server for s, the one that serves
 // -listen and the connections cmd/lb hands over.
 func (s *Service) NewServer(o Options) *fasthttp.Server {
 	s.maxConns.Store(int64(o.MaxConns))
+	// fasthttp's setting is process-wide; the service's servers are the
+	// process's only ones.
+	fasthttp.SetBodySizePoolLimit(keptBodyBuffer, keptBodyBuffer)
 	return &fasthttp.Server{
 		Handler:                      s.Handler,
 		ErrorHandler:                 s.errorHandler,
