@@ -95,9 +95,15 @@ func TestStackBadInputs(t *testing.T) {
 		}
 	}
 	// A body of 3 MiB, sent whole: nginx reads and refuses it, in JSON.
-	code, body, _ := post(t, "POST", url+"/fraud-score", strings.Repeat(" ", 3<<20))
-	if code != 413 || !strings.Contains(body, `"error"`) {
-		t.Errorf("3 MiB body: %d %s; want 413 with a JSON error", code, body)
+	// Behind cmd/lb the API refuses it from its Content-Length and closes
+	// the connection without reading on, so a client still sending may see
+	// a reset instead of the 413 (the table's row above, whose body the
+	// client sends before it reads, checks the 413).
+	if balancer(t, url) == "nginx" {
+		code, body, _ := post(t, "POST", url+"/fraud-score", strings.Repeat(" ", 3<<20))
+		if code != 413 || !strings.Contains(body, `"error"`) {
+			t.Errorf("3 MiB body: %d %s; want 413 with a JSON error", code, body)
+		}
 	}
 	if code, body, _ := post(t, "POST", url+"/fraud-score", testenv.SpecFraud); code != 200 {
 		t.Fatalf("after the bad inputs: %d %s", code, body)
