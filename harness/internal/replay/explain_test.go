@@ -8,6 +8,7 @@ import (
 
 	"fraudknn/internal/decision"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -51,7 +52,7 @@ func TestExplain(t *testing.T) {
 		}
 		v, _ := vectorize.Vectorize(entries[n].Request)
 		var want knn.Result
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &want)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &want)
 		approved, _ := decision.Decide(want.Frauds)
 		a := line.Answer
 		if a == nil || line.ExpectedApproved != entries[n].ExpectedApproved || a.Approved != approved || len(a.Neighbors) != want.Count || a.Vector[0] != v[0] {
