@@ -61,7 +61,7 @@ if [ ! -f "$artifact" ] || [ ! -f "$payloads" ]; then
   exit 0
 fi
 echo "== arm64 under $qemu: in-process replay of every payload, $brute against brute force"
-GOARCH=arm64 "$go" build -o build/replay-arm64 ./harness/cmd/replay
+GOARCH=arm64 "$go" -C harness build -o ../build/replay-arm64 ./cmd/replay
 "$qemu" build/replay-arm64 -artifact "$artifact" -payloads "$payloads" -brute "$brute" | tee "$log"
 grep -q 'kernels neon$' "$log" || { echo "test-arm64: the replay did not run the NEON kernels" >&2; exit 1; }
 echo "test-arm64: ok"
