@@ -157,8 +157,8 @@ $(ARTIFACT): $(REFS)
 	$(GO) run ./cmd/indexer -refs $(REFS) -out $(ARTIFACT) -seed $(SEED)
 
 # vet covers the assembly frames (asmdecl), the pure-Go build and the
-# arm64 build (its NEON assembly), in the product's module and in the harness and
-# research modules beside it.
+# arm64 build (its NEON assembly), in the product's module and in the
+# harness and research modules beside it.
 TOOL_MODULES = harness research
 vet:
 	$(GO) vet ./...
