@@ -24,6 +24,7 @@ trap 'rm -f "$log"' EXIT
 
 echo "== arm64 under $qemu: knn tests, NEON kernels required"
 FRAUDKNN_EXPECT_KERNELS=neon GOARCH=arm64 "$go" test -count=1 -exec "$qemu" ./knn/...
+echo "test-arm64: knn passed with the NEON kernels active (TestKernelChoice requires them)"
 
 echo "== arm64 under $qemu: kernel fuzz targets against the pure-Go kernels, $fuzztime each"
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
