@@ -56,10 +56,10 @@ func main() {
 	} else {
 		load(svc, logger)
 	}
-	handOver(*fdpassPath, srv, served, logger)
+	handed := handOver(*fdpassPath, svc, srv, served, logger)
 
 	waitForSignal(sigs, served, logger)
-	stop(srv, svc, logger)
+	stop(svc, logger, handed, srv) // handed first: unregistering from cmd/lb stops new connections at once
 }
 
 func usage() {
