@@ -4,10 +4,10 @@
 // the API. nginx stays the default balancer; docs/TUNING.md has the
 // measurements that compare the two.
 //
-//	lb -listen :9999 -control /sockets/lb/lb.sock [-trust-uid 65534] [-backends 2] [-operator 127.0.0.1:9103]
+//	lb -listen :9999 -control /sockets/lb.sock [-trust-uid 65534] [-backends 2] [-operator 127.0.0.1:9103]
 //
 // The APIs register by dialling the control socket (api -fdpass
-// /sockets/lb/lb.sock) once ready; until one has, connections wait
+// /sockets/lb.sock) once ready; until one has, connections wait
 // (-wait). Only processes of the uid -trust-uid (by default lb's own)
 // may register, at most -backends at once, and the socket's folder must
 // be one only that uid can enter (lb makes it, mode 0700, if missing).
@@ -32,7 +32,7 @@ import (
 
 func main() {
 	listen := flag.String("listen", ":9999", "TCP address the clients connect to")
-	control := flag.String("control", "/sockets/lb/lb.sock", "Unix socket the APIs register at; its folder must be one only -trust-uid can enter (made, mode 0700, if missing)")
+	control := flag.String("control", "/sockets/lb.sock", "Unix socket the APIs register at; its folder must be one only -trust-uid can enter (made, mode 0700, if missing)")
 	wait := flag.Duration("wait", fdpass.DefaultWait, "how long a connection waits for an API to register when none is; then it is closed")
 	trust := flag.Int("trust-uid", os.Getuid(), "the only uid whose processes may register as APIs (the APIs' uid)")
 	backends := flag.Int("backends", fdpass.DefaultMaxBackends, "most APIs registered at once; more registrations are refused")
@@ -40,7 +40,7 @@ func main() {
 	flag.Parse()
 	logger := log.New(os.Stderr, "lb: ", log.LstdFlags|log.Lmicroseconds)
 	if flag.NArg() > 0 || *backends < 1 || *trust < 0 {
-		fmt.Fprintln(os.Stderr, "usage: lb [-listen :9999] [-control /sockets/lb/lb.sock] [-trust-uid N] [-backends N >= 1] [-operator ADDR]")
+		fmt.Fprintln(os.Stderr, "usage: lb [-listen :9999] [-control /sockets/lb.sock] [-trust-uid N] [-backends N >= 1] [-operator ADDR]")
 		os.Exit(2)
 	}
 	cl, err := fdpass.ListenControl(*control, *trust)
