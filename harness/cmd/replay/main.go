@@ -1,9 +1,10 @@
 // Command replay runs labelled test payloads through vectorize and the
-// exact search in-process and reports every wrong answer.
+// exact search in-process and reports every wrong answer. make tools
+// (or make replay) builds bin/replay.
 //
-//	go run ./harness/cmd/replay -artifact index.fknn -payloads test-data.json.gz
-//	go run ./harness/cmd/replay -artifact index.fknn -payloads test-data.json.gz -explain 5
-//	go run ./harness/cmd/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
+//	bin/replay -artifact index.fknn -payloads test-data.json.gz
+//	bin/replay -artifact index.fknn -payloads test-data.json.gz -explain 5
+//	bin/replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]
 //
 // With -url it posts the payloads to a running service instead. With
 // -explain N it prints, one JSON object a line, the explained answers of

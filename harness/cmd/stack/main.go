@@ -87,8 +87,11 @@ func main() {
 		logger.Printf("index updates are off: %v", err)
 		stopControl = func() {}
 	}
-	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, POST /fraud-score/explain, GET /ready)\nlogs: %s\n"+
-		"`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.URL, s.Dir)
+	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, GET /ready)\n", s.URL)
+	for _, name := range stack.APIs {
+		fmt.Fprintf(os.Stderr, "%s operator listener: http://%s (GET /metrics, POST /fraud-score/explain, GET /ready)\n", name, s.Operator(name))
+	}
+	fmt.Fprintf(os.Stderr, "logs: %s\n`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.Dir)
 
 	code := 0
 loop:

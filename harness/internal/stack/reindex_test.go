@@ -76,7 +76,8 @@ func startAPIs(t *testing.T, bin, art string) *Stack {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.MkdirAll(filepath.Join(dir, "sockets"), 0o755)
 	s := &Stack{Dir: dir, procs: map[string]*proc{}, exits: make(chan Exit, 16),
-		cfg: Config{API: bin, Artifact: art, APIArgs: []string{"-warm", "20"}, Log: log.New(io.Discard, "", 0)}}
+		cfg: Config{API: bin, Artifact: art, APIArgs: []string{"-warm", "20"}, Log: log.New(io.Discard, "", 0),
+			Operators: []string{"unix:" + filepath.Join(dir, "sockets", "api1-op.sock"), "unix:" + filepath.Join(dir, "sockets", "api2-op.sock")}}}
 	go func() {
 		for range s.exits {
 		}
@@ -100,10 +101,12 @@ func startAPIs(t *testing.T, bin, art string) *Stack {
 }
 
 // labels returns the labels of the neighbours instance name finds for
-// SPEC.md's first example, from its explain route.
+// SPEC.md's first example, from the explain route of its operator
+// listener.
 func labels(t *testing.T, s *Stack, name string) string {
 	t.Helper()
-	resp, err := unixClient(s.socket(name)).Post("http://api"+server.ExplainPath, "application/json", strings.NewReader(testenv.SpecLegit))
+	c, base := OperatorClient(s.Operator(name))
+	resp, err := c.Post(base+server.ExplainPath, "application/json", strings.NewReader(testenv.SpecLegit))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

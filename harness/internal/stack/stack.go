@@ -39,8 +39,15 @@ type Config struct {
 	// whole connections to the APIs.
 	Balancer string
 	LB       string // the lb binary, for Balancer "fdpass"
-	Log      *log.Logger
+	// Operators are the operator listeners of api1 and api2 (cmd/api
+	// -operator: host:port or unix:/path); empty means DefaultOperators.
+	Operators []string
+	Log       *log.Logger
 }
+
+// DefaultOperators are the operator listeners of api1 and api2 in the
+// native stack: loopback only, where `make run` prints them.
+var DefaultOperators = []string{"127.0.0.1:9101", "127.0.0.1:9102"}
 
 // ComposeFile returns the compose file that describes a deployment with
 // the given balancer.
@@ -206,14 +213,37 @@ func (s *Stack) startBalancer(cg *Cgroup, prog string, args ...string) error {
 func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
 
 // apiArgs returns the command line of API instance name: its socket, and
-// a second socket for its metrics.
+// its operator listener.
 func (s *Stack) apiArgs(name string) []string {
-	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name),
-		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}
+	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name), "-operator", s.Operator(name)}
 	if s.cfg.Balancer == "fdpass" {
 		args = append(args, "-fdpass", s.lbSocket())
 	}
 	return append(args, s.cfg.APIArgs...)
+}
+
+// Operator returns the operator listener of API instance name (cmd/api
+// -operator): GET /metrics, POST /fraud-score/explain, GET /ready.
+func (s *Stack) Operator(name string) string {
+	ops := s.cfg.Operators
+	if len(ops) == 0 {
+		ops = DefaultOperators
+	}
+	for i, api := range APIs {
+		if api == name && i < len(ops) {
+			return ops[i]
+		}
+	}
+	return ""
+}
+
+// OperatorClient returns a client for the operator listener at addr
+// (host:port or unix:/path) and the base URL to give it.
+func OperatorClient(addr string) (*http.Client, string) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return unixClient(path), "http://api"
+	}
+	return &http.Client{Timeout: time.Second}, "http://" + addr
 }
 
 // lbSocket is where cmd/lb takes the APIs' registrations: in a folder of
@@ -223,9 +253,11 @@ func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "lb", "lb.sock")
 // LBOperator is where cmd/lb serves its metrics in the native stack.
 const LBOperator = "127.0.0.1:9103"
 
-// Metrics returns the Prometheus metrics of API instance name.
+// Metrics returns the Prometheus metrics of API instance name, from its
+// operator listener.
 func (s *Stack) Metrics(name string) (string, error) {
-	resp, err := unixClient(filepath.Join(s.Dir, "sockets", name+"-metrics.sock")).Get("http://api/metrics")
+	c, base := OperatorClient(s.Operator(name))
+	resp, err := c.Get(base + "/metrics")
 	if err != nil {
 		return "", err
 	}
