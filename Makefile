@@ -29,19 +29,23 @@ tools:
 
 # The service, natively: two API instances and nginx on 127.0.0.1:9999,
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
+# The APIs are pinned to the digest cmd/indexer recorded when it built
+# the artifact (ARTIFACT.sha256), when there is that record.
 run: build tools artifact nginx
-	bin/stack -artifact $(ARTIFACT)
+	bin/stack -artifact $(ARTIFACT) $(if $(wildcard $(ARTIFACT).sha256),-digest $$(cut -c1-64 $(ARTIFACT).sha256))
 
 # A new reference file into the stack `make run` started, without a
 # failed request: builds NEXT beside the artifact, then bin/stack checks
 # it completely and moves the API instances onto it one at a time (a bad
-# artifact changes nothing). docs/OPERATIONS.md has the details.
+# artifact changes nothing). The update is pinned to the digest the
+# indexer printed and recorded as it wrote NEXT: a file changed since
+# is refused. docs/OPERATIONS.md has the details.
 NEXT ?= $(basename $(ARTIFACT)).next.fknn
 
 reindex: tools
 	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
 	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
-	bin/stack -reindex $(NEXT)
+	bin/stack -reindex $(NEXT) -digest $$(cut -c1-64 $(NEXT).sha256)
 
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run

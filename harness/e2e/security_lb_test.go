@@ -87,8 +87,8 @@ func lbMetrics() (string, error) {
 	return string(b), err
 }
 
-// metricValue returns the value of the sample named exactly series.
-func metricValue(t *testing.T, text, series string) float64 {
+// lbMetric returns the value of the sample named exactly series.
+func lbMetric(t *testing.T, text, series string) float64 {
 	t.Helper()
 	for _, line := range strings.Split(text, "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
@@ -109,7 +109,7 @@ func refused(t *testing.T, reason string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return metricValue(t, m, `fraudknn_lb_registrations_refused_total{reason="`+reason+`"}`)
+	return lbMetric(t, m, `fraudknn_lb_registrations_refused_total{reason="`+reason+`"}`)
 }
 
 // waitLogLine waits up to 2 s for cmd/lb's log to hold want.

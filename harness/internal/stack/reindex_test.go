@@ -266,7 +266,7 @@ func TestControlSocket(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.fknn")
 	os.WriteFile(corrupt, b[:len(b)-1], 0o644)
 	var out strings.Builder
-	if err := RequestReindex(sock, corrupt, &out); err == nil || !strings.Contains(out.String(), "error: the new artifact is refused") {
+	if err := RequestReindex(sock, corrupt, artifact.Digest{}, &out); err == nil || !strings.Contains(out.String(), "error: the new artifact is refused") {
 		t.Fatalf("a truncated artifact: %v\n%s", err, out.String())
 	}
 	if got := labels(t, s, "api2"); got != answer || s.Artifact() != oldPath {
@@ -274,7 +274,7 @@ func TestControlSocket(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := RequestReindex(sock, newPath, &out); err != nil || !strings.Contains(out.String(), "ok: every instance serves") {
+	if err := RequestReindex(sock, newPath, artifact.Digest{}, &out); err != nil || !strings.Contains(out.String(), "ok: every instance serves") {
 		t.Fatalf("a good artifact: %v\n%s", err, out.String())
 	}
 	t.Log(out.String())

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"fraudknn/artifact"
 	"fraudknn/harness/internal/compose"
 )
 
@@ -34,6 +35,10 @@ type Config struct {
 	RunsDir   string // a run folder is made inside
 	Port      int    // where nginx listens (the config's 9999)
 	APIArgs   []string
+	// Digest, when not zero, is the artifact's pinned SHA-256: every API
+	// instance is started with -digest and refuses any other file, and
+	// an index update must name the new artifact's digest.
+	Digest artifact.Digest
 	// Balancer is "nginx" (the default when empty) or "fdpass": cmd/lb
 	// (the binary LB) in the nginx service's place and limits, handing
 	// whole connections to the APIs.
@@ -218,6 +223,9 @@ func (s *Stack) apiArgs(name string) []string {
 	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name), "-operator", s.Operator(name)}
 	if s.cfg.Balancer == "fdpass" {
 		args = append(args, "-fdpass", s.lbSocket())
+	}
+	if pin := s.pin(); !pin.IsZero() {
+		args = append(args, "-digest", pin.String())
 	}
 	return append(args, s.cfg.APIArgs...)
 }
