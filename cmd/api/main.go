@@ -76,10 +76,10 @@ func main() {
 	} else {
 		load(svc, pinned, logger)
 	}
-	handOver(*fdpassPath, srv, served, logger)
+	handed := handOver(*fdpassPath, svc, srv, served, logger)
 
 	code := waitForSignal(sigs, served, svc.Failed(), logger)
-	stop(svc, logger, srv, op)
+	stop(svc, logger, handed, srv, op) // handed first: unregistering from cmd/lb stops new connections at once
 	os.Exit(code)
 }
 

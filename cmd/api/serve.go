@@ -90,15 +90,31 @@ func loopbackOrUnix(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// handOver serves, beside the listener, the connections cmd/lb hands over
-// at the control socket path (nothing when path is empty). Call it once
-// ready: registering is what tells the balancer to send connections.
-func handOver(path string, srv *fasthttp.Server, served chan<- error, logger *log.Logger) {
+// handedIdle is how long a connection handed over by cmd/lb may wait
+// for its next request. Behind nginx the API's idle timeout can be long
+// (nginx keeps a few connections and reuses them); behind cmd/lb every
+// client holds its own connection to the API, so an idle one is closed
+// after a few seconds, and near the connection limit the receiver
+// closes the idlest first (internal/fdpass/evict.go, docs/OPERATIONS.md).
+const handedIdle = 5 * time.Second
+
+// handOver serves the connections cmd/lb hands over at the control
+// socket path (nothing when path is empty) on a server of their own,
+// with srv's handler and limits but handedIdle, and returns it (nil
+// without path). Call it once ready: registering is what tells the
+// balancer to send connections.
+func handOver(path string, svc *server.Service, srv *fasthttp.Server, served chan<- error, logger *log.Logger) *fasthttp.Server {
 	if path == "" {
-		return
+		return nil
 	}
-	r := fdpass.Receive(path, logger)
-	go func() { served <- srv.Serve(r) }()
+	opts := server.DefaultOptions
+	opts.MaxConns = *maxConns
+	opts.IdleTimeout = handedIdle
+	handed := svc.NewServer(opts)
+	handed.Handler = srv.Handler // the floor's, with -floor
+	r := fdpass.ReceiveLimited(path, opts.MaxConns, logger)
+	go func() { served <- handed.Serve(r) }()
+	return handed
 }
 
 // notifyStop catches SIGTERM and SIGINT from now on. Called before the

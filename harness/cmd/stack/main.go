@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -45,10 +46,12 @@ func main() {
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	apiArgs := flag.String("api-args", "", "extra flags for both API instances (for example \"-max-conns 64\")")
 	check := flag.String("check", "", "do not start a stack: check this artifact as an index update would (every check an API makes, and the API's memory limit in -compose), and exit")
 	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")
 	digest := flag.String("digest", "", "the artifact's pinned SHA-256, as cmd/indexer printed it: the APIs refuse any other file (with -reindex and -check: the new artifact's)")
 	flag.Parse()
+	cfg.APIArgs = strings.Fields(*apiArgs)
 	if *digest != "" {
 		d, err := artifact.ParseDigest(*digest)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,7 +178,10 @@ func Start(cfg Config) (*Stack, error) {
 
 	if cfg.Balancer == "fdpass" {
 		// The nginx service's slot: its name, cgroup and limits.
-		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
+		// Only the APIs, which run as this process's uid, may register,
+		// two at most; lb makes the socket's folder, mode 0700.
+		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket(),
+			"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", LBOperator); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -250,8 +254,12 @@ func OperatorClient(addr string) (*http.Client, string) {
 	return &http.Client{Timeout: time.Second}, "http://" + addr
 }
 
-// lbSocket is where cmd/lb takes the APIs' registrations.
-func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "sockets", "lb.sock") }
+// lbSocket is where cmd/lb takes the APIs' registrations: in a folder of
+// its own, which only the APIs' uid may enter (cmd/lb makes it so).
+func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "lb", "lb.sock") }
+
+// LBOperator is where cmd/lb serves its metrics in the native stack.
+const LBOperator = "127.0.0.1:9103"
 
 // Metrics returns the Prometheus metrics of API instance name, from its
 // operator listener.
@@ -449,6 +457,7 @@ func (s *Stack) Stop() error {
 		os.Remove(filepath.Join(CgroupRoot, ctl, s.cgroupID))
 	}
 	os.RemoveAll(filepath.Join(s.Dir, "sockets"))
+	os.RemoveAll(filepath.Dir(s.lbSocket()))
 	return errors.Join(errs...)
 }
 
