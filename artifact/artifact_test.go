@@ -166,11 +166,11 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
 		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
 		{"misaligned section", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secLabels:], le.Uint64(b[offSections+16*secLabels:])+1)
+			le.PutUint64(b[offSections+16*sectionOf(t, "labels"):], le.Uint64(b[offSections+16*sectionOf(t, "labels"):])+1)
 			return b
 		}, "misaligned"},
 		{"section past the end", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secBoxMax+8:], 1<<40)
+			le.PutUint64(b[offSections+16*sectionOf(t, "box maxima")+8:], 1<<40)
 			return b
 		}, "past the end"},
 		{"wrong N", true, func(b []byte) []byte { le.PutUint32(b[offN:], 499); return b }, "need"},
@@ -240,4 +240,16 @@ func TestWriteFailsCleanly(t *testing.T) {
 	if string(b) != "old contents" || len(entries) != 1 {
 		t.Fatalf("a failed Write changed the directory: %d entries, old file now %q", len(entries), b)
 	}
+}
+
+// sectionOf returns the index of the section that holds knn's table of
+// the given name.
+func sectionOf(tb testing.TB, name string) int {
+	for i, t := range knn.TableList() {
+		if t.Name == name {
+			return i
+		}
+	}
+	tb.Fatalf("knn has no table named %q", name)
+	return -1
 }

@@ -174,7 +174,7 @@ func (s *Searcher) Search(q *[vector.Dims]int16, r *Result) {
 	}
 
 	// Tier 1.
-	regions, rp := ix.Regions(), ix.regionStride()
+	regions, rp := ix.regions(), ix.regionStride()
 	s.kern.centroids(&s.qf, ix.t.RegionCentroids, rp, s.rdist)
 	r1, r2 := s.kern.nearest2(s.rdist[:regions])
 	c1, c2 := -1, -1
