@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"fraudknn/internal/fdpass"
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 )
@@ -230,8 +231,7 @@ func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 	t.Helper()
 	if bal == "fdpass" {
 		o := server.DefaultOptions
-		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: handedIdle(t),
-			source: "the API's settings (cmd/lb hands the connection to it)"}
+		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: fdpass.IdleTimeout, source: "server.DefaultOptions and fdpass.IdleTimeout (cmd/lb hands the connection to the API)"}
 	}
 	conf, err := os.ReadFile("../../nginx/nginx.conf")
 	if err != nil {
@@ -243,22 +243,6 @@ func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 		idle:   nginxSeconds(t, conf, "keepalive_timeout"),
 		source: "nginx/nginx.conf",
 	}
-}
-
-// handedIdle reads, from cmd/api's source, how long a connection cmd/lb
-// handed over may wait for its next request (its constant handedIdle).
-func handedIdle(t *testing.T) time.Duration {
-	t.Helper()
-	src, err := os.ReadFile("../../cmd/api/serve.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^const handedIdle = (\d+) \* time\.Second$`).FindSubmatch(src)
-	if m == nil {
-		t.Fatal("cmd/api/serve.go has no `const handedIdle = N * time.Second`: behind cmd/lb, what closes an idle client's connection?")
-	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return time.Duration(n) * time.Second
 }
 
 // nginxSeconds returns directive's value in seconds ("5s") in the server
