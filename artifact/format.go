@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // Magic opens every artifact file.
@@ -100,21 +101,21 @@ const regionAlign = 64
 // n vectors, k clusters, padN padded vector slots and leafN leaf slots.
 func sectionLengths(n, k, padN, leafN int) [numSections]uint64 {
 	var l [numSections]uint64
-	l[secVectors] = uint64(padN) * knn.Dims * 2
+	l[secVectors] = uint64(padN) * vector.Dims * 2
 	l[secLabels] = uint64(n)
 	l[secPositions] = uint64(n) * 4
 	l[secStart] = uint64(k+1) * 4
 	l[secPadStart] = uint64(k+1) * 4
 	regions := uint64(k+knn.RegionSize-1) / knn.RegionSize
 	rp := (regions + regionAlign - 1) / regionAlign * regionAlign
-	l[secCentroids] = regions * knn.RegionSize * knn.Dims * 4
-	l[secBoxMin] = regions * knn.RegionSize * knn.Dims * 2
-	l[secBoxMax] = regions * knn.RegionSize * knn.Dims * 2
+	l[secCentroids] = regions * knn.RegionSize * vector.Dims * 4
+	l[secBoxMin] = regions * knn.RegionSize * vector.Dims * 2
+	l[secBoxMax] = regions * knn.RegionSize * vector.Dims * 2
 	l[secLeafStart] = uint64(k+1) * 4
-	l[secLeafBoxes] = uint64(leafN) * 2 * knn.Dims * 2
-	l[secRegionCentroids] = rp * knn.Dims * 4
-	l[secRegionMin] = rp * knn.Dims * 2
-	l[secRegionMax] = rp * knn.Dims * 2
+	l[secLeafBoxes] = uint64(leafN) * 2 * vector.Dims * 2
+	l[secRegionCentroids] = rp * vector.Dims * 4
+	l[secRegionMin] = rp * vector.Dims * 2
+	l[secRegionMax] = rp * vector.Dims * 2
 	return l
 }
 
@@ -141,9 +142,9 @@ func (h *header) encode() []byte {
 	le.PutUint32(b[offHeaderSize:], HeaderSize)
 	le.PutUint64(b[offFileSize:], h.fileSize)
 	le.PutUint32(b[offN:], uint32(h.n))
-	le.PutUint32(b[offDims:], knn.Dims)
+	le.PutUint32(b[offDims:], vector.Dims)
 	le.PutUint32(b[offK:], uint32(h.k))
-	le.PutUint32(b[offScale:], knn.Scale)
+	le.PutUint32(b[offScale:], vector.Scale)
 	le.PutUint32(b[offGroup:], knn.Group)
 	le.PutUint32(b[offLeaf:], knn.Leaf)
 	le.PutUint32(b[offRegion:], knn.RegionSize)
@@ -193,11 +194,11 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	if h.fileSize != size {
 		return nil, fmt.Errorf("header says the file is %d bytes but it is %d: it is truncated or was damaged in copying", h.fileSize, size)
 	}
-	if d := le.Uint32(b[offDims:]); d != knn.Dims {
-		return nil, fmt.Errorf("artifact has %d dimensions; this build searches %d", d, knn.Dims)
+	if d := le.Uint32(b[offDims:]); d != vector.Dims {
+		return nil, fmt.Errorf("artifact has %d dimensions; this build searches %d", d, vector.Dims)
 	}
-	if s := le.Uint32(b[offScale:]); s != knn.Scale {
-		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, knn.Scale)
+	if s := le.Uint32(b[offScale:]); s != vector.Scale {
+		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, vector.Scale)
 	}
 	if g := le.Uint32(b[offGroup:]); g != knn.Group {
 		return nil, fmt.Errorf("artifact pads clusters to %d vectors; this build needs %d", g, knn.Group)
@@ -224,8 +225,8 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	// which Open checks once it can read them.
 	want := sectionLengths(h.n, h.k, 0, 0)
 	for i, s := range h.sections {
-		if dataDependent[i] && s.len%(knn.Dims*2) != 0 {
-			return nil, fmt.Errorf("%s section is %d bytes, not a whole number of %d-coordinate rows", sectionNames[i], s.len, knn.Dims)
+		if dataDependent[i] && s.len%(vector.Dims*2) != 0 {
+			return nil, fmt.Errorf("%s section is %d bytes, not a whole number of %d-coordinate rows", sectionNames[i], s.len, vector.Dims)
 		}
 		if !dataDependent[i] && s.len != want[i] {
 			return nil, fmt.Errorf("%s section is %d bytes; %d vectors in %d clusters need %d", sectionNames[i], s.len, h.n, h.k, want[i])

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"fraudknn/internal/hugemem"
+	"fraudknn/artifact/hugemem"
 	"fraudknn/knn"
 )
 

@@ -23,10 +23,8 @@ import (
 	"strings"
 )
 
-const (
-	dims  = 14 // coordinates of a vector
-	group = 16 // columns one step of the integer kernels handles
-)
+// group is the number of columns one step of the integer kernels handles.
+const group = 16
 
 // Registers. The 14 query coordinates live in V16–V29 for a whole call
 // (8 int16 or 4 float32 copies each), the bound in V30.

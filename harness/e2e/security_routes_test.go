@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"fraudknn/internal/fdpass"
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 )
@@ -228,7 +229,7 @@ func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 	t.Helper()
 	if bal == "fdpass" {
 		o := server.DefaultOptions
-		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: o.IdleTimeout, source: "server.DefaultOptions (cmd/lb hands the connection to the API)"}
+		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: fdpass.IdleTimeout, source: "server.DefaultOptions and fdpass.IdleTimeout (cmd/lb hands the connection to the API)"}
 	}
 	conf, err := os.ReadFile("../../nginx/nginx.conf")
 	if err != nil {
