@@ -217,7 +217,7 @@ func TestReindexRolls(t *testing.T) {
 		t.Fatalf("after Install: %v, artifact %s", err, s.Artifact())
 	}
 	for path, seed := range map[string]uint64{oldPath: 1, oldPath + ".prev": 0} {
-		a, err := artifact.Open(path)
+		a, err := artifact.Map(path)
 		if err != nil {
 			t.Fatal(err)
 		}
