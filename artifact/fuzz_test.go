@@ -67,7 +67,7 @@ func FuzzOpenSealed(f *testing.F) {
 	valid := seedArtifact(f)
 	f.Add(uint32(0), byte(0), uint16(0))
 	f.Add(uint32(offN), byte(1), uint16(1))
-	f.Add(uint32(offSections+16*secLeafStart), byte(64), uint16(8))
+	f.Add(uint32(offSections+16*sectionOf(f, "leaf starts")), byte(64), uint16(8))
 	f.Fuzz(func(t *testing.T, at uint32, xor byte, n uint16) {
 		b := append([]byte(nil), valid...)
 		// Flip n bytes from at on, skipping the magic and version.

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"fraudknn/internal/hugemem"
+	"fraudknn/artifact/hugemem"
 	"fraudknn/knn"
 )
 
@@ -164,28 +164,11 @@ func (a *Artifact) load() error {
 	if got != h.dataCRC {
 		return fmt.Errorf("data checksum mismatch (stored %08x, computed %08x): the file is corrupt", h.dataCRC, got)
 	}
-	sec := func(i int) []byte {
-		s := h.sections[i]
-		return a.data[s.off : s.off+s.len]
+	t := knn.Tables{N: h.n, K: h.k}
+	for i, s := range h.sections {
+		setTable(knn.TableList()[i].Slice(&t), a.data[s.off:s.off+s.len])
 	}
-	ix, err := knn.New(knn.Tables{
-		N:         h.n,
-		K:         h.k,
-		Vecs:      view[int16](sec(secVectors)),
-		Labels:    view[uint8](sec(secLabels)),
-		Pos:       view[uint32](sec(secPositions)),
-		Start:     view[uint32](sec(secStart)),
-		PadStart:  view[uint32](sec(secPadStart)),
-		Centroids: view[float32](sec(secCentroids)),
-		BoxMin:    view[int16](sec(secBoxMin)),
-		BoxMax:    view[int16](sec(secBoxMax)),
-		LeafStart: view[uint32](sec(secLeafStart)),
-		LeafBoxes: view[int16](sec(secLeafBoxes)),
-
-		RegionCentroids: view[float32](sec(secRegionCentroids)),
-		RegionMin:       view[int16](sec(secRegionMin)),
-		RegionMax:       view[int16](sec(secRegionMax)),
-	})
+	ix, err := knn.New(t)
 	if err != nil {
 		return fmt.Errorf("index is inconsistent: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"fraudknn/vector"
 )
 
 // Neighbor is one reference vector found by a search.
@@ -129,12 +131,12 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 	}
 }
 
-// ValidQuery reports whether every coordinate of q is in range (InRange).
+// ValidQuery reports whether every coordinate of q is in range (vector.InRange).
 // Search's exactness holds for such queries; package vectorize only
 // produces such vectors.
-func ValidQuery(q *[Dims]int16) bool {
+func ValidQuery(q *[vector.Dims]int16) bool {
 	for d, v := range q {
-		if !InRange(d, v) {
+		if !vector.InRange(d, v) {
 			return false
 		}
 	}
@@ -159,7 +161,7 @@ func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
 // its clusters; it then scans, in increasing order of bound, every
 // cluster whose bound does not exceed the current k-th distance.
 // docs/SEARCH.md argues why nothing closer can be missed.
-func (s *Searcher) Search(q *[Dims]int16, r *Result) {
+func (s *Searcher) Search(q *[vector.Dims]int16, r *Result) {
 	ix := s.ix
 	r.reset(s.k)
 	for d, v := range q {
@@ -172,7 +174,7 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	}
 
 	// Tier 1.
-	regions, rp := ix.Regions(), ix.regionStride()
+	regions, rp := ix.regions(), ix.regionStride()
 	s.kern.centroids(&s.qf, ix.t.RegionCentroids, rp, s.rdist)
 	r1, r2 := s.kern.nearest2(s.rdist[:regions])
 	c1, c2 := -1, -1
@@ -253,7 +255,7 @@ func (s *Searcher) prefetchCluster(c int) {
 		s.kern.prefetch(block)
 		return
 	}
-	s.kern.prefetch(ix.t.LeafBoxes[int(ix.t.LeafStart[c])*2*Dims : int(ix.t.LeafStart[c+1])*2*Dims])
+	s.kern.prefetch(ix.t.LeafBoxes[int(ix.t.LeafStart[c])*2*vector.Dims : int(ix.t.LeafStart[c+1])*2*vector.Dims])
 }
 
 // nearestTwo returns the indices of the two smallest values of dist (the
@@ -335,13 +337,13 @@ func (s *Searcher) scanLeaf(c, b int, r *Result) {
 
 // BruteForce finds the k nearest neighbours of q by computing its distance
 // to every vector: vecs holds them row-major in original order
-// (vecs[p*Dims+d]), labels their labels. It keeps the first vector found
+// (vecs[p*vector.Dims+d]), labels their labels. It keeps the first vector found
 // among equal distances, which is the contract's tie rule stated the way
 // the reference answers were computed. It is the test oracle for Search.
-func BruteForce(vecs []int16, labels []uint8, q *[Dims]int16, k int, r *Result) {
+func BruteForce(vecs []int16, labels []uint8, q *[vector.Dims]int16, k int, r *Result) {
 	r.reset(k)
 	for p := range labels {
-		v := vecs[p*Dims : p*Dims+Dims]
+		v := vecs[p*vector.Dims : p*vector.Dims+vector.Dims]
 		var d int64
 		for i, x := range v {
 			diff := int64(q[i]) - int64(x)

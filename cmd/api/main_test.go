@@ -19,6 +19,7 @@ import (
 	"fraudknn/artifact"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // buildAPI compiles this command once for the tests.
@@ -34,12 +35,12 @@ func buildAPI(t *testing.T) string {
 // smallArtifact writes a valid artifact of random vectors.
 func smallArtifact(t *testing.T, dir string) string {
 	n := 2000
-	vecs := make([]int16, n*knn.Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range labels {
-		for d := 0; d < knn.Dims; d++ {
-			vecs[i*knn.Dims+d] = int16((i*7919 + d*104729) % (knn.MaxValue + 1))
+		for d := 0; d < vector.Dims; d++ {
+			vecs[i*vector.Dims+d] = int16((i*7919 + d*104729) % (vector.MaxValue + 1))
 		}
 		labels[i] = uint8(i % 2)
 		assign[i] = uint32(i % 20)

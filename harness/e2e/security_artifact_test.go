@@ -32,6 +32,7 @@ import (
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -122,7 +123,7 @@ func frauds(t *testing.T, ix *knn.Index, body string) int {
 		t.Fatal(err)
 	}
 	var r knn.Result
-	knn.NewSearcher(ix, decision.Neighbors).Search((*[knn.Dims]int16)(&v), &r)
+	knn.NewSearcher(ix, decision.Neighbors).Search((*[vector.Dims]int16)(&v), &r)
 	return r.Frauds
 }
 

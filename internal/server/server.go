@@ -22,6 +22,7 @@ import (
 
 	"fraudknn/internal/decision"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -106,7 +107,7 @@ func (s *Service) Drain() { s.ready.Store(false) }
 
 // warmQuery returns the i-th warm-up query: a vector of the index,
 // spread over the clusters.
-func warmQuery(ix *knn.Index, i int) [knn.Dims]int16 {
+func warmQuery(ix *knn.Index, i int) [vector.Dims]int16 {
 	c := (i * 7919) % ix.Clusters()
 	return ix.Vector(c, (i*31)%ix.ClusterSize(c))
 }
@@ -197,7 +198,7 @@ func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
 // body that cannot be scored) it answers the request itself and returns
 // ok false; otherwise w holds the result until the caller puts it back
 // in pool.
-func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vectorize.Vector, ok bool) {
+func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vector.Vector, ok bool) {
 	pool = s.workers.Load()
 	if pool == nil {
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
@@ -209,7 +210,7 @@ func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, 
 		return nil, nil, v, false
 	}
 	w = pool.Get().(*worker)
-	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
+	w.s.Search((*[vector.Dims]int16)(&v), &w.r)
 	return w, pool, v, true
 }
 

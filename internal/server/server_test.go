@@ -20,6 +20,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -28,7 +29,7 @@ import (
 func testIndex(t testing.TB, n int) (*knn.Index, []int16, []uint8) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
-	vecs := make([]int16, 0, n*knn.Dims)
+	vecs := make([]int16, 0, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := 0; i < n; i++ {
@@ -186,7 +187,7 @@ func TestAnswers(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		body := warmBody(i*5 + 1)
 		v, _ := vectorize.Vectorize(body)
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &r)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &r)
 		code, got, h := do(t, c, "POST", "/fraud-score", string(body))
 		if code != 200 || got != string(decision.Body(r.Frauds)) || string(h.ContentType()) != "application/json" {
 			t.Fatalf("body %d: %d %s (%s); want 200 %s", i, code, got, h.ContentType(), decision.Body(r.Frauds))

@@ -17,6 +17,7 @@ import (
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // smallArtifacts writes two artifacts of the same random vectors, the
@@ -25,12 +26,12 @@ func smallArtifacts(t *testing.T, dir string) (oldPath, newPath string) {
 	t.Helper()
 	const n, k = 4000, 16
 	rng := rand.New(rand.NewPCG(5, 6))
-	vecs := make([]int16, 0, n*knn.Dims)
+	vecs := make([]int16, 0, n*vector.Dims)
 	labels, flipped := make([]uint8, n), make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range n {
-		for range knn.Dims {
-			vecs = append(vecs, int16(rng.IntN(knn.MaxValue+1)))
+		for range vector.Dims {
+			vecs = append(vecs, int16(rng.IntN(vector.MaxValue+1)))
 		}
 		labels[i] = uint8(rng.IntN(2))
 		flipped[i] = 1 - labels[i]
