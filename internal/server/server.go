@@ -13,7 +13,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/internal/decision"
+	"fraudknn/internal/listen"
 	"fraudknn/knn"
 	"fraudknn/vector"
 	"fraudknn/vectorize"
@@ -301,31 +301,9 @@ func (s *Service) NewServer(o Options) *fasthttp.Server {
 // Unix domain socket (a stale socket file is replaced; the socket is made
 // accessible to every local user, since nginx runs as another one), else
 // host:port.
-func Listen(addr string) (net.Listener, error) { return listen(addr, 0o666) }
+func Listen(addr string) (net.Listener, error) { return listen.Addr(addr, 0o666) }
 
 // ListenOperator opens addr for the operator listener, as Listen does,
 // except that a Unix socket is open to its owner and group only (0660):
 // explanations reveal reference records, so no other user may connect.
-func ListenOperator(addr string) (net.Listener, error) { return listen(addr, 0o660) }
-
-func listen(addr string, perm os.FileMode) (net.Listener, error) {
-	path, ok := strings.CutPrefix(addr, "unix:")
-	if !ok {
-		return net.Listen("tcp", addr)
-	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
-		}
-		os.Remove(path)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, perm); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func ListenOperator(addr string) (net.Listener, error) { return listen.Addr(addr, 0o660) }
