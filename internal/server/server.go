@@ -34,7 +34,7 @@ const MaxBodySize = 64 << 10
 // searchers and the counters.
 type Service struct {
 	ready    atomic.Bool
-	workers  atomic.Pointer[sync.Pool] // of *worker; nil until Load
+	workers  atomic.Pointer[sync.Pool] // of *worker; nil until ServeIndex
 	log      *log.Logger
 	Metrics  Metrics
 	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
@@ -48,7 +48,7 @@ type worker struct {
 	r knn.Result
 }
 
-// New returns a Service that answers 503 until Load is called.
+// New returns a Service that answers 503 until ServeIndex is called.
 func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
@@ -69,10 +69,10 @@ func init() {
 	}
 }
 
-// Load makes the service answer from ix: it runs warm searches first
+// ServeIndex makes the service answer from ix: it runs warm searches first
 // (about warm of them, over vectors of the index, and through the whole
 // handler), then reports ready.
-func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
+func (s *Service) ServeIndex(ix *knn.Index, warm int) time.Duration {
 	start := time.Now()
 	pool := &sync.Pool{New: func() any { return &worker{s: knn.NewSearcher(ix, decision.Neighbors)} }}
 	// Searches of vectors of the index itself: every one walks tier 1 and
@@ -194,7 +194,7 @@ func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
 }
 
 // search turns the request body into a vector and finds its neighbours,
-// for the routes that score. When it cannot (503 before Load, 400 for a
+// for the routes that score. When it cannot (503 before ServeIndex, 400 for a
 // body that cannot be scored) it answers the request itself and returns
 // ok false; otherwise w holds the result until the caller puts it back
 // in pool.
