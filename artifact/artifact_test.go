@@ -60,7 +60,7 @@ func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
 var openers = []struct {
 	name string
 	open func(string) (*Artifact, error)
-}{{"Open", Open}, {"Load", Load}}
+}{{"Map", Map}, {"CopyToHugePages", CopyToHugePages}}
 
 func TestRoundTrip(t *testing.T) {
 	ix := testIndex(t, 1000, 9)
@@ -111,7 +111,7 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 // TestLoadIsReadOnly writes into the loaded copy: the write must fault.
 func TestLoadIsReadOnly(t *testing.T) {
 	path, _ := writeTemp(t, testIndex(t, 300, 3))
-	a, err := Load(path)
+	a, err := CopyToHugePages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +166,11 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
 		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
 		{"misaligned section", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secLabels:], le.Uint64(b[offSections+16*secLabels:])+1)
+			le.PutUint64(b[offSections+16*sectionOf(t, "labels"):], le.Uint64(b[offSections+16*sectionOf(t, "labels"):])+1)
 			return b
 		}, "misaligned"},
 		{"section past the end", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secBoxMax+8:], 1<<40)
+			le.PutUint64(b[offSections+16*sectionOf(t, "box maxima")+8:], 1<<40)
 			return b
 		}, "past the end"},
 		{"wrong N", true, func(b []byte) []byte { le.PutUint32(b[offN:], 499); return b }, "need"},
@@ -197,7 +197,7 @@ func TestOpenRefusesDamage(t *testing.T) {
 }
 
 // TestOpenRefusesBadContents writes an index whose contents break an
-// invariant, with valid checksums: Open must still refuse it. The damage
+// invariant, with valid checksums: Map must still refuse it. The damage
 // is done through the slices Tables shares with the index, which its
 // documentation forbids to anything but a test of this kind.
 func TestOpenRefusesBadContents(t *testing.T) {
@@ -217,9 +217,9 @@ func TestOpenRefusesBadContents(t *testing.T) {
 		if _, err := Write(path, ix, Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		if a, err := Open(path); err == nil {
+		if a, err := Map(path); err == nil {
 			a.Close()
-			t.Errorf("Open accepted an index with a member %s", want)
+			t.Errorf("Map accepted an index with a member %s", want)
 		} else if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -240,4 +240,16 @@ func TestWriteFailsCleanly(t *testing.T) {
 	if string(b) != "old contents" || len(entries) != 1 {
 		t.Fatalf("a failed Write changed the directory: %d entries, old file now %q", len(entries), b)
 	}
+}
+
+// sectionOf returns the index of the section that holds knn's table of
+// the given name.
+func sectionOf(tb testing.TB, name string) int {
+	for i, t := range knn.TableList() {
+		if t.Name == name {
+			return i
+		}
+	}
+	tb.Fatalf("knn has no table named %q", name)
+	return -1
 }

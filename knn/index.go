@@ -24,8 +24,9 @@ const Group = 16
 // cannot hold a neighbour. A multiple of Group.
 const Leaf = 64
 
-// MaxNeighbors is the largest k a search can be asked for.
-const MaxNeighbors = 8
+// maxNeighbors is the largest k a search can be asked for (the
+// contest asks for 5).
+const maxNeighbors = 8
 
 // RegionSize is the number of clusters of a region: Build numbers the
 // clusters so that every run of RegionSize of them (the last run
@@ -77,7 +78,7 @@ type Index struct {
 // The cluster tables (Centroids, BoxMin, BoxMax) hold one block per
 // region: cluster c = r*RegionSize + j is column j of region r's block,
 // entry r*RegionSize*vector.Dims + d*RegionSize + j. The region tables hold
-// region r at entry d*rp + r, rp = Regions() rounded up to centroidGroup.
+// region r at entry d*rp + r, rp = the number of regions rounded up to centroidGroup (regionStride).
 // Padding entries are zero.
 type Tables struct {
 	N int // number of vectors
@@ -133,13 +134,11 @@ func (ix *Index) Len() int { return ix.t.N }
 // Clusters returns the number of clusters.
 func (ix *Index) Clusters() int { return ix.t.K }
 
-// Regions returns the number of regions: K/RegionSize rounded up.
-func (ix *Index) Regions() int { return (ix.t.K + RegionSize - 1) / RegionSize }
+// regions returns the number of regions: K/RegionSize rounded up.
+func (ix *Index) regions() int { return regions(ix.t.K) }
 
 // regionStride returns the row stride of the region tables.
-func (ix *Index) regionStride() int {
-	return (ix.Regions() + centroidGroup - 1) / centroidGroup * centroidGroup
-}
+func (ix *Index) regionStride() int { return regionStride(ix.t.K) }
 
 // regionClusters returns the number of clusters of region r.
 func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.t.K-r*RegionSize) }
@@ -265,7 +264,7 @@ func leafCount(m int) int { return padded((m + Leaf - 1) / Leaf) }
 // members.
 func (ix *Index) computeSummaries() {
 	k := ix.t.K
-	regions, rp := ix.Regions(), 0
+	regions, rp := ix.regions(), 0
 	rp = ix.regionStride()
 	ix.t.Centroids = make([]float32, regions*RegionSize*vector.Dims)
 	ix.t.BoxMin = make([]int16, regions*RegionSize*vector.Dims)
@@ -395,7 +394,8 @@ func (ix *Index) ClusterSizes() []int {
 	return s
 }
 
-// check verifies that the tables have the lengths N and K imply and that
+// check verifies that the tables have the lengths N and K imply
+// (tableList) and that
 // the cluster tables are consistent: every cluster non-empty, padded to a
 // multiple of Group. It is cheap (O(K)) and guards every index expression
 // of the search; verify checks the contents.
@@ -406,17 +406,14 @@ func (ix *Index) check() error {
 		return fmt.Errorf("index has %d vectors in %d clusters; want at least one of each", n, k)
 	case k > n:
 		return fmt.Errorf("index has %d clusters for %d vectors; every cluster must hold a vector", k, n)
-	case len(ix.t.Start) != k+1 || len(ix.t.PadStart) != k+1:
-		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.t.Start), len(ix.t.PadStart), k+1)
-	case len(ix.t.Labels) != n || len(ix.t.Pos) != n:
-		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.t.Labels), len(ix.t.Pos), n)
-	case len(ix.t.Centroids) != ix.Regions()*RegionSize*vector.Dims || len(ix.t.BoxMin) != len(ix.t.Centroids) || len(ix.t.BoxMax) != len(ix.t.Centroids):
-		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want vector.Dims·%d·regions = %d", len(ix.t.Centroids), len(ix.t.BoxMin), len(ix.t.BoxMax), RegionSize, ix.Regions()*RegionSize*vector.Dims)
-	case len(ix.t.RegionCentroids) != ix.regionStride()*vector.Dims || len(ix.t.RegionMin) != len(ix.t.RegionCentroids) || len(ix.t.RegionMax) != len(ix.t.RegionCentroids):
-		return fmt.Errorf("region tables have %d, %d and %d entries; want %d", len(ix.t.RegionCentroids), len(ix.t.RegionMin), len(ix.t.RegionMax), ix.regionStride()*vector.Dims)
-	case len(ix.t.LeafStart) != k+1:
-		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.t.LeafStart), k+1)
-	case ix.t.Start[0] != 0 || ix.t.PadStart[0] != 0 || ix.t.LeafStart[0] != 0:
+	}
+	for i := range tableList {
+		tb := &tableList[i]
+		if want, fixed := tb.Len(n, k); fixed && tableLen(tb.Slice(&ix.t)) != want {
+			return fmt.Errorf("%s table has %d entries; %d vectors in %d clusters need %d", tb.Name, tableLen(tb.Slice(&ix.t)), n, k, want)
+		}
+	}
+	if ix.t.Start[0] != 0 || ix.t.PadStart[0] != 0 || ix.t.LeafStart[0] != 0 {
 		return errors.New("cluster tables do not start at 0")
 	}
 	for c := 0; c < k; c++ {
@@ -519,7 +516,7 @@ func (ix *Index) verify() error {
 // inside its region's box, and every padding entry zero.
 func (ix *Index) verifyTables() error {
 	rp := ix.regionStride()
-	regions := ix.Regions()
+	regions := ix.regions()
 	for r := 0; r < rp; r++ {
 		for d := 0; d < vector.Dims; d++ {
 			e := d*rp + r

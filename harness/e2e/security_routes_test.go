@@ -224,7 +224,9 @@ type clientTimeouts struct {
 
 // timeoutsFor returns the limits under the balancer that answers: nginx's
 // from nginx/nginx.conf; behind cmd/lb, the API's fasthttp settings
-// (server.DefaultOptions), since the client talks to it directly.
+// (server.DefaultOptions' read timeout, and the idle timeout cmd/api
+// gives the connections cmd/lb hands over), since the client talks to
+// the API directly.
 func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 	t.Helper()
 	if bal == "fdpass" {

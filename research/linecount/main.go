@@ -74,7 +74,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: linecount -artifact index.fknn -payloads test-data.json.gz [-every N] [-groups 8,16,32] [-ns 4.73]")
 		os.Exit(2)
 	}
-	a, err := artifact.Open(*artifactPath)
+	a, err := artifact.Map(*artifactPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)

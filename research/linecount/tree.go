@@ -80,7 +80,7 @@ type tree struct {
 }
 
 func buildTree(ix *knn.Index, groupSizes []int) *tree {
-	t := &tree{groupSizes: groupSizes, regions: make([]box, ix.Regions())}
+	t := &tree{groupSizes: groupSizes, regions: make([]box, (ix.Clusters()+knn.RegionSize-1)/knn.RegionSize)}
 	for r := range t.regions {
 		t.regions[r] = emptyBox()
 	}

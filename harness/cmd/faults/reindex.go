@@ -101,7 +101,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 	}
 	var ix [2]*knn.Index
 	for i, path := range []string{oldPath, d.next} {
-		a, err := artifact.Open(path)
+		a, err := artifact.Map(path)
 		if err != nil {
 			return err
 		}

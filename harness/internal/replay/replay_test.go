@@ -130,7 +130,7 @@ func TestSharedPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := artifact.Open(path)
+	a, err := artifact.Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}
