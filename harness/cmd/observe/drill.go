@@ -143,6 +143,7 @@ func runDrill(logger *log.Logger, o drillOptions, cfg observe.Config, dir string
 // waitUp waits until Prometheus has scraped both APIs successfully.
 func waitUp(c observe.Client, within time.Duration) error {
 	deadline := time.Now().Add(within)
+	observe.WaitScraped(c, within)
 	for {
 		up, err := c.Query(`up{job="api"} == 1`, time.Now())
 		if err == nil && len(up) == 2 {

@@ -103,8 +103,7 @@ func serve(logger *log.Logger, o options, cfg observe.Config, dir string) int {
 
 // reportTargets says, once the first scrapes are in, which targets are up.
 func reportTargets(logger *log.Logger, c observe.Client) {
-	time.Sleep(3 * time.Second)
-	targets, err := c.Targets()
+	targets, err := observe.WaitScraped(c, 20*time.Second)
 	if err != nil {
 		logger.Print(err)
 		return

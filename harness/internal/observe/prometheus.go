@@ -127,3 +127,32 @@ func Ready(c Client) bool {
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
+
+// WaitScraped waits until Prometheus at c has loaded its targets (it
+// discovers them a few seconds after it is ready) and scraped each once,
+// and returns them; the caller says which must be up.
+func WaitScraped(c Client, within time.Duration) ([]Target, error) {
+	deadline := time.Now().Add(within)
+	for {
+		targets, err := c.Targets()
+		if err == nil && len(targets) > 0 && allScraped(targets) {
+			return targets, nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("Prometheus at %s has not scraped all its targets after %v (%d loaded)", c.URL, within, len(targets))
+			}
+			return targets, err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func allScraped(targets []Target) bool {
+	for _, t := range targets {
+		if t.LastScrape.IsZero() || t.Health == "unknown" {
+			return false
+		}
+	}
+	return true
+}
