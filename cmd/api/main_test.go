@@ -19,6 +19,7 @@ import (
 	"fraudknn/artifact"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // buildAPI compiles this command once for the tests.
@@ -34,12 +35,12 @@ func buildAPI(t *testing.T) string {
 // smallArtifact writes a valid artifact of random vectors.
 func smallArtifact(t *testing.T, dir string) string {
 	n := 2000
-	vecs := make([]int16, n*knn.Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range labels {
-		for d := 0; d < knn.Dims; d++ {
-			vecs[i*knn.Dims+d] = int16((i*7919 + d*104729) % (knn.MaxValue + 1))
+		for d := 0; d < vector.Dims; d++ {
+			vecs[i*vector.Dims+d] = int16((i*7919 + d*104729) % (vector.MaxValue + 1))
 		}
 		labels[i] = uint8(i % 2)
 		assign[i] = uint32(i % 20)
@@ -304,10 +305,25 @@ func TestOperatorListener(t *testing.T) {
 		t.Errorf("operator /metrics: %d %s", code, body)
 	}
 
+	// An operator listener that cannot be opened stops the program,
+	// naming the address, rather than leaving the operator without it.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var busy bytes.Buffer
+	clash := exec.Command(bin, "-artifact", art, "-listen", "unix:"+filepath.Join(dir, "b.sock"), "-operator", taken.Addr().String())
+	clash.Stderr = &busy
+	err = clash.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(busy.String(), "cannot listen on "+taken.Addr().String()+" for -operator") {
+		t.Errorf("-operator on a taken address: exit %v, %q; want status 1 naming the address", err, busy.String())
+	}
+
 	var out bytes.Buffer
 	old := exec.Command(bin, "-artifact", art, "-metrics", "127.0.0.1:9100")
 	old.Stderr = &out
-	err := old.Run()
+	err = old.Run()
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(out.String(), "-operator 127.0.0.1:9100") {
 		t.Errorf("-metrics: exit %v, %q; want status 2 and a pointer to -operator", err, out.String())
 	}
@@ -393,4 +409,18 @@ func postScore(t *testing.T, c *http.Client, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestLoopbackOrUnix: the operator listener's warning is for addresses
+// other hosts may reach.
+func TestLoopbackOrUnix(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9101": true, "[::1]:9101": true, "localhost:9101": true, "127.0.0.2:9101": true,
+		"unix:/run/op.sock": true,
+		"0.0.0.0:9101": false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
+	} {
+		if got := loopbackOrUnix(addr); got != want {
+			t.Errorf("loopbackOrUnix(%q) = %v, want %v", addr, got, want)
+		}
+	}
 }

@@ -90,17 +90,9 @@ func loopbackOrUnix(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// handedIdle is how long a connection handed over by cmd/lb may wait
-// for its next request. Behind nginx the API's idle timeout can be long
-// (nginx keeps a few connections and reuses them); behind cmd/lb every
-// client holds its own connection to the API, so an idle one is closed
-// after a few seconds, and near the connection limit the receiver
-// closes the idlest first (internal/fdpass/evict.go, docs/OPERATIONS.md).
-const handedIdle = 5 * time.Second
-
 // handOver serves the connections cmd/lb hands over at the control
 // socket path (nothing when path is empty) on a server of their own,
-// with srv's handler and limits but handedIdle, and returns it (nil
+// with srv's handler and limits but fdpass.IdleTimeout, and returns it (nil
 // without path). Call it once ready: registering is what tells the
 // balancer to send connections.
 func handOver(path string, svc *server.Service, srv *fasthttp.Server, served chan<- error, logger *log.Logger) *fasthttp.Server {
@@ -109,7 +101,11 @@ func handOver(path string, svc *server.Service, srv *fasthttp.Server, served cha
 	}
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
-	opts.IdleTimeout = handedIdle
+	// Behind nginx the idle timeout can be long: nginx keeps a few
+	// connections and reuses them. Behind cmd/lb each client holds its
+	// own connection to the API, so an idle one is closed after a few
+	// seconds, and near the limit the idlest first (evict.go in fdpass).
+	opts.IdleTimeout = fdpass.IdleTimeout
 	handed := svc.NewServer(opts)
 	handed.Handler = srv.Handler // the floor's, with -floor
 	r := fdpass.ReceiveLimited(path, opts.MaxConns, logger)

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"fraudknn/internal/fdpass"
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 )
@@ -223,12 +224,14 @@ type clientTimeouts struct {
 
 // timeoutsFor returns the limits under the balancer that answers: nginx's
 // from nginx/nginx.conf; behind cmd/lb, the API's fasthttp settings
-// (server.DefaultOptions), since the client talks to it directly.
+// (server.DefaultOptions' read timeout, and the idle timeout cmd/api
+// gives the connections cmd/lb hands over), since the client talks to
+// the API directly.
 func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 	t.Helper()
 	if bal == "fdpass" {
 		o := server.DefaultOptions
-		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: o.IdleTimeout, source: "server.DefaultOptions (cmd/lb hands the connection to the API)"}
+		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: fdpass.IdleTimeout, source: "server.DefaultOptions and fdpass.IdleTimeout (cmd/lb hands the connection to the API)"}
 	}
 	conf, err := os.ReadFile("../../nginx/nginx.conf")
 	if err != nil {
@@ -462,4 +465,47 @@ func TestSecurityPerClientLimit(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestSecurityAmbiguousBodies sends requests whose body length two
+// servers could read differently, the ground of request smuggling:
+// Content-Length with Transfer-Encoding, two Content-Lengths, a transfer
+// coding other than chunked. Each is refused (400 or 501), and what
+// follows it on the connection, a request for the explain route, is
+// never answered as a request of its own.
+func TestSecurityAmbiguousBodies(t *testing.T) {
+	url := stackURL(t)
+	addr := hostPort(t, url)
+	smuggled := "POST " + server.ExplainPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+	for _, c := range []struct{ name, head, body string }{
+		{"Content-Length and Transfer-Encoding", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
+		{"two Content-Lengths", "Content-Length: 0\r\nContent-Length: 5\r\n", ""},
+		{"Transfer-Encoding gzip", "Transfer-Encoding: gzip\r\n", "0\r\n\r\n"},
+		{"Transfer-Encoding gzip, chunked", "Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n"},
+	} {
+		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(conn, "POST /fraud-score HTTP/1.1\r\nHost: x\r\n"+c.head+"\r\n"+c.body+smuggled)
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			conn.Close()
+			t.Errorf("%s: no answer: %v", c.name, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 && resp.StatusCode != 501 {
+			t.Errorf("%s: %d %.200s; want 400 or 501", c.name, resp.StatusCode, body)
+		}
+		if second, err := http.ReadResponse(r, nil); err == nil {
+			b, _ := io.ReadAll(second.Body)
+			t.Errorf("%s: the bytes after it were answered as a request: %d %.200s", c.name, second.StatusCode, b)
+		}
+		conn.Close()
+		t.Logf("%s: %d", c.name, resp.StatusCode)
+	}
 }

@@ -28,7 +28,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(a.Index, 1000)
+	s.ServeIndex(a.Index, 1000)
 	for _, cold := range []bool{false, true} {
 		name := "warm"
 		if cold {

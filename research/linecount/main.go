@@ -47,15 +47,16 @@ import (
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
 const (
-	line      = 64               // bytes of a cache line
-	vecBytes  = knn.Dims * 2     // an int16 vector
-	box16     = 2 * knn.Dims * 2 // an int16 box: minima and maxima
-	box8      = 2 * knn.Dims     // a 1-byte box
-	groupLine = line             // an int16 group box, padded to a line
+	line      = 64                  // bytes of a cache line
+	vecBytes  = vector.Dims * 2     // an int16 vector
+	box16     = 2 * vector.Dims * 2 // an int16 box: minima and maxima
+	box8      = 2 * vector.Dims     // a 1-byte box
+	groupLine = line                // an int16 group box, padded to a line
 )
 
 func main() {
@@ -73,7 +74,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: linecount -artifact index.fknn -payloads test-data.json.gz [-every N] [-groups 8,16,32] [-ns 4.73]")
 		os.Exit(2)
 	}
-	a, err := artifact.Open(*artifactPath)
+	a, err := artifact.Map(*artifactPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)
@@ -95,7 +96,7 @@ func main() {
 		if err != nil {
 			continue // the replay reports these; nothing to count
 		}
-		q := [knn.Dims]int16(v)
+		q := [vector.Dims]int16(v)
 		s.Search(&q, &r)
 		c := t.count(&q, int64(r.Neighbors[r.Count-1].Dist))
 		c.scanned = r.Vectors

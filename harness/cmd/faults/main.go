@@ -30,6 +30,7 @@ import (
 
 	"fraudknn/harness/internal/loadtest"
 	"fraudknn/harness/internal/stack"
+	"fraudknn/vector"
 )
 
 type config struct {
@@ -67,8 +68,8 @@ func main() {
 	flag.IntVar(&c.flipDim, "flip-dim", 9, "for -fault reindex: flip the labels of references whose coordinate in this dimension (0-13; 9 is is_online)…")
 	flag.Float64Var(&c.flipMin, "flip-min", 0.5, "…is at least this value")
 	flag.Parse()
-	if c.flipDim < 0 || c.flipDim >= 14 {
-		fmt.Fprintln(os.Stderr, "faults: -flip-dim must be 0..13")
+	if c.flipDim < 0 || c.flipDim >= vector.Dims {
+		fmt.Fprintf(os.Stderr, "faults: -flip-dim must be 0..%d\n", vector.Dims-1)
 		os.Exit(2)
 	}
 	logger := log.New(os.Stderr, "faults: ", log.LstdFlags)

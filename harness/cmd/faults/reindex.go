@@ -23,6 +23,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/refs"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -54,9 +55,9 @@ func prepareReindex(logger *log.Logger, c config, payloads, dir string) (*drill,
 	if err != nil {
 		return nil, err
 	}
-	at := int16(c.flipMin * vectorize.Scale)
+	at := int16(c.flipMin * vector.Scale)
 	for p := range set.Labels {
-		if set.Vecs[p*knn.Dims+c.flipDim] >= at {
+		if set.Vecs[p*vector.Dims+c.flipDim] >= at {
 			set.Labels[p] ^= 1
 			d.flipped++
 		}
@@ -100,7 +101,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 	}
 	var ix [2]*knn.Index
 	for i, path := range []string{oldPath, d.next} {
-		a, err := artifact.Open(path)
+		a, err := artifact.Map(path)
 		if err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 		if err != nil {
 			return fmt.Errorf("payload %d: %w", i, err)
 		}
-		q := (*[knn.Dims]int16)(&v)
+		q := (*[vector.Dims]int16)(&v)
 		so.Search(q, &ro)
 		sn.Search(q, &rn)
 		oldOK, oldScore := decision.Decide(ro.Frauds)
@@ -154,11 +155,11 @@ func writeRefs(path string, set *refs.Set) error {
 			line = append(line, ',')
 		}
 		line = append(line, `{"vector":[`...)
-		for d, x := range set.Vecs[p*knn.Dims : (p+1)*knn.Dims] {
+		for d, x := range set.Vecs[p*vector.Dims : (p+1)*vector.Dims] {
 			if d > 0 {
 				line = append(line, ',')
 			}
-			line = strconv.AppendFloat(line, float64(x)/vectorize.Scale, 'f', -1, 64)
+			line = strconv.AppendFloat(line, float64(x)/vector.Scale, 'f', -1, 64)
 		}
 		line = append(line, `],"label":"`...)
 		line = append(line, [2]string{"legit", "fraud"}[set.Labels[p]]...)

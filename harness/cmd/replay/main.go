@@ -76,9 +76,9 @@ func main() {
 		return
 	}
 
-	open := artifact.Open
+	open := artifact.Map
 	if *huge {
-		open = artifact.Load
+		open = artifact.CopyToHugePages
 	}
 	a, err := open(*artifactPath)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"fraudknn/internal/dataset"
 	"fraudknn/internal/server"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -32,7 +33,7 @@ func Explain(ix *knn.Index, entries []dataset.Entry, w io.Writer) (failed int, e
 			line = append(line, `"error":`...)
 			line = append(line, jsonString(verr.Error())...)
 		} else {
-			s.Search((*[knn.Dims]int16)(&v), &r)
+			s.Search((*[vector.Dims]int16)(&v), &r)
 			line = append(line, `"answer":`...)
 			line = server.AppendExplanation(line, &v, &r)
 		}

@@ -16,6 +16,7 @@ import (
 	"fraudknn/internal/refs"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -41,7 +42,7 @@ func body(rng *rand.Rand, i int) []byte {
 func synthetic(t *testing.T, n, payloads int) (*knn.Index, []dataset.Entry) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(11, 12))
-	vecs := make([]int16, 0, n*knn.Dims)
+	vecs := make([]int16, 0, n*vector.Dims)
 	labels := make([]uint8, n)
 	for i := 0; i < n; i++ {
 		v, err := vectorize.Vectorize(body(rng, i))
@@ -64,7 +65,7 @@ func synthetic(t *testing.T, n, payloads int) (*knn.Index, []dataset.Entry) {
 	for i := range entries {
 		b := body(rng, n+i)
 		v, _ := vectorize.Vectorize(b)
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), Neighbors, &r)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), Neighbors, &r)
 		approved, score := decision.Decide(r.Frauds)
 		entries[i] = dataset.Entry{Request: b, ExpectedApproved: approved, ExpectedFraudScore: score}
 	}
@@ -129,7 +130,7 @@ func TestSharedPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := artifact.Open(path)
+	a, err := artifact.Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}
