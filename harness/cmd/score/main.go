@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"fraudknn/harness/internal/loadtest"
+	"fraudknn/harness/internal/observe"
 	"fraudknn/harness/internal/stack"
 )
 
@@ -40,8 +41,8 @@ import (
 type options struct {
 	k6, script, payloads, peak, seconds, url, runs  string
 	artifact, compose, nginxConf, balancer, apiArgs string
-	api                                             string
-	strict, floor, syscalls                         bool
+	api, prometheus, prometheusConfig               string
+	strict, floor, syscalls, picture                bool
 	repeat, rate                                    int
 }
 
@@ -65,6 +66,9 @@ func main() {
 	flag.IntVar(&o.repeat, "repeat", 1, "runs, each on a freshly started stack; the summary gives the medians")
 	flag.IntVar(&o.rate, "rate", 0, "if set: a constant rate of this many requests/s for -seconds instead of the ramp")
 	flag.BoolVar(&o.syscalls, "syscalls", false, "also count each component's system calls with "+loadtest.SyscallTool+" (adds CPU to every call: compare CPU figures only between runs alike in this)")
+	flag.StringVar(&o.prometheus, "prometheus", observe.DefaultURL, "a Prometheus scraping the stack (make observe); when none answers there, one is started for the run")
+	flag.StringVar(&o.prometheusConfig, "prometheus-config", "observe/prometheus.yml", "the configuration of the Prometheus started for the run")
+	flag.BoolVar(&o.picture, "picture", true, "draw the run's time series from Prometheus into the run folder (run.png, run.svg)")
 	flag.Parse()
 	if p := os.Getenv("PAYLOADS"); p != "" {
 		o.payloads = p
@@ -224,9 +228,14 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 	if err != nil {
 		logger.Printf("system calls will not be counted: %v", err)
 	}
+	prom := watchRun(logger, o, dir)
+	defer prom.stop()
 	handler0 := handlerTime(own)
+	started := time.Now()
 	res, err := k.Run(dir, vars...)
+	ended := time.Now()
 	budget := sampler.Stop()
+	prom.draw(started, ended)
 	handler := handlerTime(own).minus(handler0)
 	if plain != o.payloads {
 		os.Remove(plain) // 36 MB the run folder does not need
