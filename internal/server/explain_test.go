@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vector"
@@ -164,7 +164,7 @@ func TestExplainSharedPayloads(t *testing.T) {
 	if path == "" {
 		t.Skip("skipping: FRAUDKNN_ARTIFACT does not name the full artifact (`make test` sets it when the data is present)")
 	}
-	p, err := dataset.LoadPayloads(testenv.DataFile(t, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(t, "test-data.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"fraudknn/artifact"
 	"fraudknn/harness/internal/loadtest"
 	"fraudknn/harness/internal/stack"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/refs"
 	"fraudknn/knn"
 	"fraudknn/vector"
@@ -94,8 +94,8 @@ func prepareReindex(logger *log.Logger, c config, payloads, dir string) (*drill,
 
 // findChanged searches every payload in both artifacts and writes the
 // payloads whose decision differs, expecting the old decision.
-func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error {
-	p, err := dataset.LoadPayloads(payloads)
+func (d *drill) findChanged(logger *log.Logger, oldPath, payloadsPath string) error {
+	p, err := payloads.Load(payloadsPath)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 	}
 	so, sn := knn.NewSearcher(ix[0], decision.Neighbors), knn.NewSearcher(ix[1], decision.Neighbors)
 	var ro, rn knn.Result
-	var kept []dataset.Entry
+	var kept []payloads.Entry
 	for i, e := range p.Entries {
 		v, err := vectorize.Vectorize(e.Request)
 		if err != nil {
@@ -124,7 +124,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 			return fmt.Errorf("payload %d: %s answers approved=%v, the payload file expects %v: the drill needs the artifact of the payloads' references", i, oldPath, oldOK, e.ExpectedApproved)
 		}
 		if newOK, _ := decision.Decide(rn.Frauds); newOK != oldOK {
-			kept = append(kept, dataset.Entry{Request: e.Request, ExpectedApproved: oldOK, ExpectedFraudScore: oldScore})
+			kept = append(kept, payloads.Entry{Request: e.Request, ExpectedApproved: oldOK, ExpectedFraudScore: oldScore})
 		}
 	}
 	d.changed, d.total = len(kept), len(p.Entries)
@@ -132,7 +132,7 @@ func (d *drill) findChanged(logger *log.Logger, oldPath, payloads string) error 
 		return errors.New("the flip changes no payload's decision: choose another -flip-dim or -flip-min")
 	}
 	logger.Printf("%d of %d payloads change their decision with the flipped labels; the load sends only those", d.changed, d.total)
-	b, err := json.Marshal(dataset.Payloads{Entries: kept})
+	b, err := json.Marshal(payloads.File{Entries: kept})
 	if err != nil {
 		return err
 	}
