@@ -129,7 +129,6 @@ func warmBody(i int) []byte {
 // cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)

@@ -244,6 +244,17 @@ func TestHandlerAllocatesNothing(t *testing.T) {
 	if a := allocsPerRequest(t, "/fraud-score"); a != 0 {
 		t.Fatalf("POST /fraud-score allocates %v times per request; want 0", a)
 	}
+	// And as cmd/api serves a mapped artifact, wrapped in PanicOnFault.
+	var h fasthttp.RequestHandler
+	a := allocsThrough(t, func(s *Service, ctx *fasthttp.RequestCtx) {
+		if h == nil {
+			h = PanicOnFault(s.Handler)
+		}
+		h(ctx)
+	}, "/fraud-score")
+	if a != 0 {
+		t.Fatalf("POST /fraud-score through PanicOnFault allocates %v times per request; want 0", a)
+	}
 }
 
 // allocsPerRequest returns the heap allocations of a valid POST to path,
