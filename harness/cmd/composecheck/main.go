@@ -73,6 +73,7 @@ func main() {
 			continue
 		}
 		lines = append(lines, r.Line(file))
+		lines = append(lines, r.HardeningLines(file, c.Project)...)
 		if *broken {
 			lines = append(lines, runBroken(c, file, &failed)...)
 		}

@@ -58,6 +58,8 @@ type Report struct {
 	KillWrong     int
 	BackAfter     time.Duration
 	Restart       string
+	Hardening     []Hardening // per service, as read back
+	Firewall      string      // whether the engine enforces internal networks
 	killRate      int
 }
 
@@ -135,7 +137,7 @@ func (c *check) run() error {
 		name string
 		do   func() error
 	}{
-		{"start-up on a brand-new volume, the balancer before the APIs' sockets exist, then api2, then api1", c.balancerFirst},
+		{"start-up on a brand-new volume, the balancer before the APIs' sockets exist, then api2, then api1; the hardening read back", c.balancerFirst},
 		{"start-up in compose's order on a brand-new volume", c.composeOrder},
 		{"limits as the engine applies them", c.limits},
 		{"the sockets where the balancer looks for them", c.sockets},
@@ -175,6 +177,11 @@ func (c *check) balancerFirst() error {
 		if _, err := c.p.Compose("up", "-d", "--no-deps", api); err != nil {
 			return err
 		}
+	}
+	// Read before anything depends on it working: a service that runs
+	// but is not confined is refused for that, not for what follows.
+	if err := c.hardening(); err != nil {
+		return err
 	}
 	if err := c.sockets(); err != nil {
 		return err
@@ -219,6 +226,47 @@ func (c *check) standIn() error {
 	return nil
 }
 
+// hardening reads every service's confinement back (hardening.go) and
+// fails naming each shortfall.
+func (c *check) hardening() error {
+	c.report.Hardening = nil
+	c.report.Firewall = engineFirewall()
+	var bad []string
+	for _, name := range c.services() {
+		h, err := c.p.readHardening(name)
+		if err != nil {
+			return err
+		}
+		c.report.Hardening = append(c.report.Hardening, h)
+		c.Log.Printf("%s: %s", c.File, h.Line(c.p.Name, c.report.Firewall))
+		bad = append(bad, h.Problems(name == c.report.Balancer)...)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("hardening missing: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// services returns the file's services, the balancer first.
+func (c *check) services() []string {
+	names := []string{c.report.Balancer, "api1", "api2"}
+	for name := range c.f.Services {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// HardeningLines are the per-service lines of what was read back.
+func (r *Report) HardeningLines(file, project string) []string {
+	var out []string
+	for _, h := range r.Hardening {
+		out = append(out, fmt.Sprintf("compose-check %s hardening %s", file, h.Line(project, r.Firewall)))
+	}
+	return out
+}
+
 // waitReady waits for /ready on port 9999; on time-out it says what each
 // service logged last.
 func (c *check) waitReady() error {
@@ -242,13 +290,7 @@ func (c *check) waitReady() error {
 func (c *check) limits() error {
 	c.report.Limits = nil
 	var sum compose.Limits
-	names := []string{c.report.Balancer, "api1", "api2"}
-	for name := range c.f.Services {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	for _, name := range names {
+	for _, name := range c.services() {
 		ct, err := c.p.Service(name)
 		if err != nil {
 			return err

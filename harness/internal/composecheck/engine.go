@@ -60,18 +60,29 @@ type Container struct {
 	}
 	RestartCount int
 	HostConfig   struct {
-		NanoCpus      int64
-		CpuQuota      int64
-		CpuPeriod     int64
-		Memory        int64
-		RestartPolicy struct{ Name string }
+		NanoCpus       int64
+		CpuQuota       int64
+		CpuPeriod      int64
+		Memory         int64
+		PidsLimit      *int64
+		ReadonlyRootfs bool
+		CapAdd         []string
+		CapDrop        []string
+		SecurityOpt    []string
+		Privileged     bool
+		PortBindings   map[string][]struct{ HostIP, HostPort string }
+		RestartPolicy  struct{ Name string }
 	}
 	Mounts []struct {
 		Type, Name, Source, Destination string
 	}
 	Config struct {
 		Image  string
+		User   string
 		Labels map[string]string
+	}
+	NetworkSettings struct {
+		Networks map[string]struct{ NetworkID, IPAddress, Gateway string }
 	}
 }
 
