@@ -2,6 +2,8 @@
 # checks every shared payload against the full artifact.
 
 GO       ?= go
+# bash, for set -o pipefail where go test is piped.
+SHELL    := /bin/bash
 DATA     ?= $(or $(FRAUDKNN_DATA),../shared/data)
 # The official reference file: resources/ first, then the shared data folder.
 REFS     ?= $(firstword $(wildcard resources/references.json.gz) $(wildcard $(DATA)/references.json.gz))
@@ -11,7 +13,7 @@ SEED     ?= 1
 # The API image's name: the local default; make push prefixes REGISTRY.
 IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run score capacity faults soak reindex fuzz k6 image pin compose-check push nginx artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run score capacity faults soak reindex fuzz k6 image pin compose-check push nginx qemu test-arm64 artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -19,25 +21,31 @@ all: build
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-# The harness behind make run, score, faults and soak (harness/cmd).
+# The harness behind make run, score, faults and soak (harness/cmd): a
+# module of its own (harness/go.mod), so that its dependencies are not
+# the product's.
 tools:
-	$(GO) build -o bin/ ./harness/cmd/...
+	$(GO) -C harness build -o ../bin/ ./cmd/...
 
 # The service, natively: two API instances and nginx on 127.0.0.1:9999,
 # each in a cgroup with its docker-compose.yml limits, until Ctrl-C.
+# The APIs are pinned to the digest cmd/indexer recorded when it built
+# the artifact (ARTIFACT.sha256), when there is that record.
 run: build tools artifact nginx
-	bin/stack -artifact $(ARTIFACT)
+	bin/stack -artifact $(ARTIFACT) $(if $(wildcard $(ARTIFACT).sha256),-digest $$(cut -c1-64 $(ARTIFACT).sha256))
 
 # A new reference file into the stack `make run` started, without a
 # failed request: builds NEXT beside the artifact, then bin/stack checks
 # it completely and moves the API instances onto it one at a time (a bad
-# artifact changes nothing). docs/OPERATIONS.md has the details.
+# artifact changes nothing). The update is pinned to the digest the
+# indexer printed and recorded as it wrote NEXT: a file changed since
+# is refused. docs/OPERATIONS.md has the details.
 NEXT ?= $(basename $(ARTIFACT)).next.fknn
 
 reindex: tools
 	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
 	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
-	bin/stack -reindex $(NEXT)
+	bin/stack -reindex $(NEXT) -digest $$(cut -c1-64 $(NEXT).sha256)
 
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run
@@ -91,6 +99,27 @@ nginx:
 	    echo "make: nginx is missing: install it with: sudo apt-get install -y nginx" >&2; exit 1; \
 	  fi; }
 
+# qemu-aarch64 from Debian's qemu-user, and the kernel's binfmt_misc entry
+# that runs arm64 binaries through it (qemu-user-binfmt; qemu-user-static
+# registers one too), installed when missing and possible: make test-arm64.
+qemu:
+	@command -v qemu-aarch64 >/dev/null 2>&1 && [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { \
+	  pkgs="qemu-user"; [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || pkgs="$$pkgs qemu-user-binfmt"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing Debian's $$pkgs for the arm64 tests"; \
+	    (apt-get install -y -qq $$pkgs >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null)) || exit 1; \
+	  else \
+	    echo "make: the arm64 tests need qemu-aarch64 and its binfmt entry: install them with: sudo apt-get install -y $$pkgs" >&2; exit 1; \
+	  fi; }
+
+# The arm64 build under emulation (scripts/test-arm64.sh): knn's tests with
+# the NEON kernels required, the kernel fuzz targets for ARM64_FUZZTIME
+# each, and the in-process replay of every payload (a few minutes).
+ARM64_FUZZTIME ?= 10s
+test-arm64: qemu
+	@if [ -n "$(REFS)" ]; then $(MAKE) --no-print-directory artifact; fi
+	GO=$(GO) ARTIFACT=$(ARTIFACT) PAYLOADS=$(PAYLOADS) scripts/test-arm64.sh $(ARM64_FUZZTIME)
+
 # The API image for docker-compose.yml, for linux/amd64 (the contest
 # machine's Haswell: GOAMD64=v3) and linux/arm64, static binaries and the
 # one artifact, FROM scratch: IMAGE-amd64, IMAGE-arm64, and IMAGE for this
@@ -133,47 +162,73 @@ $(ARTIFACT): $(REFS)
 	$(GO) run ./cmd/indexer -refs $(REFS) -out $(ARTIFACT) -seed $(SEED)
 
 # vet covers the assembly frames (asmdecl), the pure-Go build and the
-# non-amd64 build.
+# arm64 build (its NEON assembly), in the product's module and in the
+# harness and research modules beside it.
+TOOL_MODULES = harness research
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
 	GOARCH=arm64 $(GO) vet ./...
+	for m in $(TOOL_MODULES); do $(GO) -C $$m vet ./... || exit 1; done
 
-# The assembly is generated by asm/ (avo) and committed; this regenerates
-# it and fails if the committed files differ.
+# The assembly is generated and committed: the AVX2 kernels by asm/ (avo),
+# the NEON kernels by asm/arm64. check-generate regenerates it and
+# compares only the generated files (those with "Code generated ... DO NOT
+# EDIT" in knn/) with what they were before, so that edits elsewhere in
+# knn/ do not trip it; then asm/'s tests decode every instruction the arm64
+# kernels write as a number and compare it with its comment.
 generate:
 	$(GO) -C asm generate ./...
 
-check-generate: generate
-	@git diff --exit-code -- knn/ || { echo "make: the generated assembly differs from the committed files: run make generate and commit" >&2; exit 1; }
+GENERATED = $(shell grep -l '^// Code generated .* DO NOT EDIT\.$$' knn/* 2>/dev/null)
+check-generate:
+	@before=$$(mktemp -d) && trap 'rm -rf '$$before EXIT && \
+	  for f in $(GENERATED); do mkdir -p $$before/$$(dirname $$f) && cp $$f $$before/$$f; done && \
+	  $(MAKE) --no-print-directory generate && \
+	  bad=$$(for f in $(GENERATED); do cmp -s $$f $$before/$$f || echo $$f; done) && \
+	  if [ -n "$$bad" ]; then echo "make: "$$bad": not what asm/ generates (edited by hand, or asm/ changed without make generate); now regenerated: review git diff and commit" >&2; exit 1; fi
+	$(GO) -C asm test ./...
 
 # Unit tests need no data; when the reference file is present the artifact
-# is built first, and the full-data tests use it. Everything runs twice:
-# with the assembly kernels and with the pure-Go ones (-tags purego).
+# is built first, and the full-data tests use it. The product's tests run
+# twice: with the assembly kernels and with the pure-Go ones (-tags
+# purego); then the harness's and research's. Each run goes through
+# bin/testreport, which prints what go test would and keeps the skipped
+# tests, so that the last lines name every test skipped and why.
+TEST_ENV  = FRAUDKNN_ARTIFACT=$(if $(REFS),$(abspath $(ARTIFACT)))
+TEST_RUNS = build/test
 test: vet check-generate
 	@if [ -n "$(REFS)" ]; then $(MAKE) --no-print-directory artifact; fi
-	FRAUDKNN_ARTIFACT=$(if $(REFS),$(abspath $(ARTIFACT))) $(GO) test ./...
-	FRAUDKNN_ARTIFACT=$(if $(REFS),$(abspath $(ARTIFACT))) $(GO) test -tags purego ./...
+	@$(GO) -C harness build -o ../bin/ ./cmd/testreport
+	@rm -rf $(TEST_RUNS)
+	set -o pipefail; $(TEST_ENV) $(GO) test -json ./... | bin/testreport -run product -skips $(TEST_RUNS)/product.json
+	set -o pipefail; $(TEST_ENV) $(GO) test -json -tags purego ./... | bin/testreport -run 'product purego' -skips $(TEST_RUNS)/purego.json
+	set -o pipefail; for m in $(TOOL_MODULES); do $(TEST_ENV) $(GO) -C $$m test -json ./... | bin/testreport -run $$m -skips $(TEST_RUNS)/$$m.json || exit 1; done
+	@bin/testreport -summary $(TEST_RUNS)/*.json
 
 # Unit tests only.
 test-short: vet
 	$(GO) test -short ./...
+	for m in $(TOOL_MODULES); do $(GO) -C $$m test -short ./... || exit 1; done
 
 replay: artifact
-	$(GO) run ./harness/cmd/replay -artifact $(ARTIFACT) -payloads $(PAYLOADS) -brute 200
+	$(GO) -C harness build -o ../bin/ ./cmd/replay
+	bin/replay -artifact $(ARTIFACT) -payloads $(PAYLOADS) -brute 200
 
-# Kernel and search benchmarks, assembly against pure Go (needs benchstat:
+# Kernel and search benchmarks, assembly (AVX2 on amd64, NEON on arm64)
+# against pure Go (needs benchstat:
 # go install golang.org/x/perf/cmd/benchstat@latest).
 bench: artifact
 	$(GO) test -run '^$$' -bench Kernel -count 8 ./knn > build/bench-kernels.txt
 	benchstat -col /kernel build/bench-kernels.txt
-	$(GO) test -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-avx2.txt
+	$(GO) test -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-asm.txt
 	$(GO) test -tags purego -run '^$$' -bench SearchArtifact -count 8 ./knn > build/bench-go.txt
-	benchstat build/bench-go.txt build/bench-avx2.txt
+	benchstat build/bench-go.txt build/bench-asm.txt
 
 # Every shared payload over HTTP through a running stack (make run).
 replay-http:
-	$(GO) run ./harness/cmd/replay -url http://127.0.0.1:9999 -payloads $(PAYLOADS) -conns 8
+	$(GO) -C harness build -o ../bin/ ./cmd/replay
+	bin/replay -url http://127.0.0.1:9999 -payloads $(PAYLOADS) -conns 8
 
 clean:
 	rm -rf bin build

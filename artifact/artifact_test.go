@@ -44,12 +44,12 @@ func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
 	meta := Meta{Seed: 42, KRequested: 9, Iterations: 3}
 	meta.Source[0], meta.Source[31] = 0xab, 0xcd
 	path := filepath.Join(t.TempDir(), "index.fknn")
-	size, err := Write(path, ix, meta)
+	w, err := Write(path, ix, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(path); err != nil || st.Size() != size {
-		t.Fatalf("Write reported %d bytes; file: %v, %v", size, st, err)
+	if st, err := os.Stat(path); err != nil || st.Size() != w.Size {
+		t.Fatalf("Write reported %d bytes; file: %v, %v", w.Size, st, err)
 	}
 	return path, meta
 }
@@ -68,8 +68,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(o.name, func(t *testing.T) { roundTrip(t, ix, path, meta, o.open) })
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("Write left %d files in its directory; want only the artifact", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("Write left %d files in its directory; want only the artifact and its digest record", len(entries))
 	}
 }
 

@@ -3,7 +3,6 @@ package artifact
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 
@@ -19,6 +18,9 @@ type Artifact struct {
 	Index *knn.Index
 	Meta  Meta
 	Size  int64 // bytes of the file
+	// SHA256 is the digest of the whole file, computed in the same pass
+	// over its bytes as the data checksum (CheckPin compares it).
+	SHA256 Digest
 
 	data []byte          // the file's bytes: the mapped file (Open) or mem.Data (Load)
 	mem  *hugemem.Memory // Load's copy; nil for Open
@@ -157,7 +159,9 @@ func (a *Artifact) load() error {
 	if err != nil {
 		return err
 	}
-	if got := crc32.Checksum(a.data[HeaderSize:], castagnoli); got != h.dataCRC {
+	got, sum := checkData(a.data)
+	a.SHA256 = sum
+	if got != h.dataCRC {
 		return fmt.Errorf("data checksum mismatch (stored %08x, computed %08x): the file is corrupt", h.dataCRC, got)
 	}
 	sec := func(i int) []byte {

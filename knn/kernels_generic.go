@@ -67,7 +67,8 @@ var generic = kernelSet{
 	prefetch:  func([]int16) {}, // pure Go has no prefetch instruction
 }
 
-// Kernel names the kernel set searches use: "avx2" or "go".
+// Kernel names the kernel set searches use: "avx2" (amd64), "neon"
+// (arm64) or "go".
 func Kernel() string { return kernels.name }
 
 func scanGeneric(qb *queryBlock, block []int16, stride, n int, bound uint32, dist, cand []uint32) int {

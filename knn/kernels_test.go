@@ -3,6 +3,7 @@ package knn
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
@@ -11,6 +12,26 @@ import (
 
 // The kernel tests run every kernel set this machine supports against the
 // pure-Go one, which is the oracle.
+
+// TestKernelChoice checks the kernel set searches use: the fastest this
+// build runs here (the last of kernelSets), and, when
+// FRAUDKNN_EXPECT_KERNELS names one (make test-arm64 sets neon), that one,
+// so that a run meant to test the assembly cannot pass on the pure-Go
+// fallback.
+func TestKernelChoice(t *testing.T) {
+	sets := kernelSets()
+	if best := sets[len(sets)-1]; kernels != best {
+		t.Errorf("searches use the %q kernels; want %q, the fastest this build runs here", Kernel(), best.name)
+	}
+	want := os.Getenv("FRAUDKNN_EXPECT_KERNELS")
+	if want == "" {
+		t.Logf("kernels: %s (set FRAUDKNN_EXPECT_KERNELS to require one)", Kernel())
+		return
+	}
+	if Kernel() != want {
+		t.Fatalf("searches use the %q kernels; FRAUDKNN_EXPECT_KERNELS requires %q", Kernel(), want)
+	}
+}
 
 func fillQuery(q *[Dims]int16) (*queryBlock, *queryFloats) {
 	qb, qf := new(queryBlock), new(queryFloats)

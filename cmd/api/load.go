@@ -20,26 +20,30 @@ import (
 // artifact.
 const defaultArtifact = "build/index.fknn"
 
-// checkArtifact fails, before the API listens, when there is no file at
-// path, saying where it looked and how to build one. Anything else wrong
-// with the file is for load to find.
-func checkArtifact(path string) error {
-	_, err := os.Stat(path)
+// checkArtifact returns the size of the file at path, and fails, before
+// the API listens, when there is none, saying where it looked and how to
+// build one. Anything else wrong with the file is for load to find.
+func checkArtifact(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err == nil {
+		return st.Size(), nil
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return 0, nil
 	}
 	where := path
 	if abs, aerr := filepath.Abs(path); aerr == nil {
 		where = abs
 	}
-	return fmt.Errorf("no artifact at %s (%v): build it with `go run ./cmd/indexer` or `make artifact`, or name another file with -artifact", where, err)
+	return 0, fmt.Errorf("no artifact at %s (%v): build it with `go run ./cmd/indexer` or `make artifact`, or name another file with -artifact", where, err)
 }
 
 // load says what it serves, brings the artifact into memory (copied into
 // huge pages, or mapped with -hugepages=false), checked, and makes svc
-// answer from it after the warm-up searches. A bad artifact stops the program (exit 1)
-// with what is wrong and how to rebuild it.
-func load(svc *server.Service, logger *log.Logger) {
+// answer from it after the warm-up searches. A bad artifact, or one whose
+// digest is not the pinned one, stops the program (exit 1) with what is
+// wrong and what to do.
+func load(svc *server.Service, pinned artifact.Digest, logger *log.Logger) {
 	logger.Printf("listening on %s (GOMAXPROCS %d, kernels %s); loading %s", *listen, runtime.GOMAXPROCS(0), knn.Kernel(), *artifactPath)
 	start := time.Now()
 	open, how := artifact.Open, "mapped"
@@ -52,6 +56,8 @@ func load(svc *server.Service, logger *log.Logger) {
 		os.Exit(1)
 	}
 	mapped := time.Since(start)
+	checkIdentity(a, pinned, logger)
+	svc.SetArtifactDigest(a.SHA256.String())
 	if h := a.HugeBytes(); h >= 0 {
 		how += fmt.Sprintf(" (%.0f MiB in huge pages)", float64(h)/(1<<20))
 	}

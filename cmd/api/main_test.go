@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -238,5 +239,187 @@ func TestFloorHandler(t *testing.T) {
 	}
 	if code, _ := do("GET", "/nope", ""); code != 404 {
 		t.Fatalf("GET /nope: %d, want 404", code)
+	}
+}
+
+// TestOperatorListener runs the binary with -listen and -operator on Unix
+// sockets: the public socket answers the explain route and /metrics with
+// 404; the operator's socket (mode 0660) explains and serves the metrics.
+// The removed -metrics flag stops the program with a message naming
+// -operator.
+func TestOperatorListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
+	bin := buildAPI(t)
+	dir := t.TempDir()
+	art := smallArtifact(t, dir)
+	public, operator := filepath.Join(dir, "api.sock"), filepath.Join(dir, "op.sock")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-artifact", art, "-listen", "unix:"+public, "-operator", "unix:"+operator, "-warm", "100")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	if !becomesReady(unixClient(public), "http://api/ready") || !becomesReady(unixClient(operator), "http://api/ready") {
+		t.Fatalf("never ready on both listeners:\n%s", stderr.String())
+	}
+	if st, err := os.Stat(operator); err != nil || st.Mode().Perm() != 0o660 {
+		t.Fatalf("operator socket: %v, %v; want mode 0660", st, err)
+	}
+	post := func(sock, path string) (int, string) {
+		resp, err := unixClient(sock).Post("http://api"+path, "application/json", strings.NewReader(testenv.SpecFraud))
+		if err != nil {
+			t.Fatalf("%s %s: %v", sock, path, err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	get := func(sock, path string) (int, string) {
+		resp, err := unixClient(sock).Get("http://api" + path)
+		if err != nil {
+			t.Fatalf("%s %s: %v", sock, path, err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := post(public, "/fraud-score/explain"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
+		t.Errorf("public explain: %d %s; want a JSON 404", code, body)
+	}
+	if code, body := get(public, "/metrics"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
+		t.Errorf("public /metrics: %d %s; want a JSON 404", code, body)
+	}
+	if code, body := post(public, "/fraud-score"); code != 200 || !strings.HasPrefix(body, `{"approved":`) {
+		t.Errorf("public /fraud-score: %d %s", code, body)
+	}
+	if code, body := post(operator, "/fraud-score/explain"); code != 200 || strings.Count(body, `"position":`) != 5 {
+		t.Errorf("operator explain: %d %s; want 5 neighbours", code, body)
+	}
+	if code, body := get(operator, "/metrics"); code != 200 || !strings.Contains(body, "fraudknn_vectors_scanned_count 1\n") || !strings.Contains(body, "fraudknn_info{") {
+		t.Errorf("operator /metrics: %d %s", code, body)
+	}
+
+	// An operator listener that cannot be opened stops the program,
+	// naming the address, rather than leaving the operator without it.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var busy bytes.Buffer
+	clash := exec.Command(bin, "-artifact", art, "-listen", "unix:"+filepath.Join(dir, "b.sock"), "-operator", taken.Addr().String())
+	clash.Stderr = &busy
+	err = clash.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(busy.String(), "cannot listen on "+taken.Addr().String()+" for -operator") {
+		t.Errorf("-operator on a taken address: exit %v, %q; want status 1 naming the address", err, busy.String())
+	}
+
+	var out bytes.Buffer
+	old := exec.Command(bin, "-artifact", art, "-metrics", "127.0.0.1:9100")
+	old.Stderr = &out
+	err = old.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(out.String(), "-operator 127.0.0.1:9100") {
+		t.Errorf("-metrics: exit %v, %q; want status 2 and a pointer to -operator", err, out.String())
+	}
+}
+
+// TestTruncatedMappedArtifact serves a mapped artifact (-hugepages=false)
+// and truncates the file in place under it, as a careless copy would:
+// the API must not die of SIGBUS nor answer wrong. Every request gets the
+// answer it got before the truncation, or 503; the process then stops in
+// order with status 1, saying why, for its supervisor to restart it.
+func TestTruncatedMappedArtifact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
+	bin := buildAPI(t)
+	dir := t.TempDir()
+	path := smallArtifact(t, dir)
+	sock := filepath.Join(dir, "api.sock")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-artifact", path, "-listen", "unix:"+sock, "-hugepages=false", "-warm", "100")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	client := unixClient(sock)
+	if !becomesReady(client, "http://api/ready") {
+		t.Fatalf("never ready:\n%s", stderr.String())
+	}
+	bodies := []string{testenv.SpecLegit, testenv.SpecFraud}
+	before := make([]string, len(bodies))
+	for i, b := range bodies {
+		code, answer := postScore(t, client, b)
+		if code != 200 {
+			t.Fatalf("before the truncation: %d %s", code, answer)
+		}
+		before[i] = answer
+	}
+	if err := os.Truncate(path, artifact.HeaderSize); err != nil {
+		t.Fatal(err)
+	}
+	unavailable := 0
+	for i := 0; i < 20; i++ {
+		code, answer := postScore(t, client, bodies[i%2])
+		switch {
+		case code == 0:
+			// The connection was refused: the process has stopped.
+		case code == 503:
+			unavailable++
+		case code == 200 && answer == before[i%2]:
+		default:
+			t.Errorf("request %d after the truncation: %d %s; want %s or 503", i, code, answer, before[i%2])
+		}
+	}
+	if unavailable == 0 {
+		t.Error("no request after the truncation was answered 503: did the search not read the truncated pages?")
+	}
+	select {
+	case err := <-done:
+		exit, ok := err.(*exec.ExitError)
+		if !ok || exit.ExitCode() != 1 {
+			t.Fatalf("the API ended with %v; want exit status 1 (not a signal)\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the API did not stop after the fault\n%s", stderr.String())
+	}
+	for _, want := range []string{"faulted", "truncated or rewritten in place", "stopped"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the API's log lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// postScore sends body to /fraud-score; code 0 means no answer.
+func postScore(t *testing.T, c *http.Client, body string) (int, string) {
+	t.Helper()
+	resp, err := c.Post("http://api/fraud-score", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestLoopbackOrUnix: the operator listener's warning is for addresses
+// other hosts may reach.
+func TestLoopbackOrUnix(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9101": true, "[::1]:9101": true, "localhost:9101": true, "127.0.0.2:9101": true,
+		"unix:/run/op.sock": true,
+		"0.0.0.0:9101": false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
+	} {
+		if got := loopbackOrUnix(addr); got != want {
+			t.Errorf("loopbackOrUnix(%q) = %v, want %v", addr, got, want)
+		}
 	}
 }

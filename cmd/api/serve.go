@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,13 +33,14 @@ func setProcs(n int) {
 }
 
 // serve starts serving on -listen (the product's handler, or the floor's
-// with -floor) and the metrics on -metrics, and returns the server and
-// the channel on which a server that stops by itself reports why. It
-// stops the program (exit 1) if it cannot listen.
-func serve(svc *server.Service, logger *log.Logger) (*fasthttp.Server, chan error) {
+// with -floor) and, with -operator, the operator's routes on their own
+// listener; it returns both servers (op nil without -operator) and the
+// channel on which a server that stops by itself reports why. It stops
+// the program (exit 1) if it cannot listen.
+func serve(svc *server.Service, logger *log.Logger) (srv, op *fasthttp.Server, served chan error) {
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
-	srv := svc.NewServer(opts)
+	srv = svc.NewServer(opts)
 	if *floor {
 		srv.Handler = floorHandler
 	}
@@ -45,23 +48,73 @@ func serve(svc *server.Service, logger *log.Logger) (*fasthttp.Server, chan erro
 	if err != nil {
 		logger.Fatalf("cannot listen on %s: %v", *listen, err)
 	}
-	served := make(chan error, 2)
+	served = make(chan error, 3)
 	go func() { served <- srv.Serve(ln) }()
-	if *metrics != "" {
-		go serveMetrics(*metrics, svc, logger)
+	if *operator != "" {
+		op = serveOperator(*operator, svc, served, logger)
 	}
-	return srv, served
+	return srv, op, served
 }
 
-// handOver serves, beside the listener, the connections cmd/lb hands over
-// at the control socket path (nothing when path is empty). Call it once
-// ready: registering is what tells the balancer to send connections.
-func handOver(path string, srv *fasthttp.Server, served chan<- error, logger *log.Logger) {
-	if path == "" {
-		return
+// serveOperator serves the operator's routes at addr. It stops the
+// program (exit 1) if it cannot listen there: an operator who asked for
+// the listener would otherwise find it missing only when they need it.
+func serveOperator(addr string, svc *server.Service, served chan<- error, logger *log.Logger) *fasthttp.Server {
+	ln, err := server.ListenOperator(addr)
+	if err != nil {
+		logger.Fatalf("cannot listen on %s for -operator: %v", addr, err)
 	}
-	r := fdpass.Receive(path, logger)
-	go func() { served <- srv.Serve(r) }()
+	if !loopbackOrUnix(addr) {
+		logger.Printf("WARNING: the operator listener %s is not a loopback address: whoever reaches it can read explanations, which reveal reference records", addr)
+	}
+	logger.Printf("operator listener on %s: GET %s, POST %s, GET /ready", addr, server.MetricsPath, server.ExplainPath)
+	op := svc.NewOperatorServer()
+	go func() { served <- op.Serve(ln) }()
+	return op
+}
+
+// loopbackOrUnix reports whether addr is a Unix socket or a host:port on
+// a loopback address (by name "localhost" or by IP).
+func loopbackOrUnix(addr string) bool {
+	if strings.HasPrefix(addr, "unix:") {
+		return true
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// handedIdle is how long a connection handed over by cmd/lb may wait
+// for its next request. Behind nginx the API's idle timeout can be long
+// (nginx keeps a few connections and reuses them); behind cmd/lb every
+// client holds its own connection to the API, so an idle one is closed
+// after a few seconds, and near the connection limit the receiver
+// closes the idlest first (internal/fdpass/evict.go, docs/OPERATIONS.md).
+const handedIdle = 5 * time.Second
+
+// handOver serves the connections cmd/lb hands over at the control
+// socket path (nothing when path is empty) on a server of their own,
+// with srv's handler and limits but handedIdle, and returns it (nil
+// without path). Call it once ready: registering is what tells the
+// balancer to send connections.
+func handOver(path string, svc *server.Service, srv *fasthttp.Server, served chan<- error, logger *log.Logger) *fasthttp.Server {
+	if path == "" {
+		return nil
+	}
+	opts := server.DefaultOptions
+	opts.MaxConns = *maxConns
+	opts.IdleTimeout = handedIdle
+	handed := svc.NewServer(opts)
+	handed.Handler = srv.Handler // the floor's, with -floor
+	r := fdpass.ReceiveLimited(path, opts.MaxConns, logger)
+	go func() { served <- handed.Serve(r) }()
+	return handed
 }
 
 // notifyStop catches SIGTERM and SIGINT from now on. Called before the
@@ -74,46 +127,40 @@ func notifyStop() <-chan os.Signal {
 	return sigs
 }
 
-// waitForSignal returns on SIGTERM or SIGINT, and stops the program
-// (exit 1) if a server stops by itself first.
-func waitForSignal(sigs <-chan os.Signal, served <-chan error, logger *log.Logger) {
+// waitForSignal returns the exit status to stop with: 0 on SIGTERM or
+// SIGINT, 1 when the service can no longer answer from its index (a
+// fault on a mapped artifact, server.Service.Failed), so that the
+// supervisor starts it again. It stops the program (exit 1) if a server
+// stops by itself first.
+func waitForSignal(sigs <-chan os.Signal, served <-chan error, failed <-chan error, logger *log.Logger) int {
 	select {
 	case sig := <-sigs:
 		logger.Printf("%v: stopping; in-flight requests finish", sig)
+		return 0
+	case err := <-failed:
+		logger.Printf("cannot serve any longer: %v", err)
+		return 1
 	case err := <-served:
 		logger.Fatalf("server stopped: %v", err)
+		return 1
 	}
 }
 
 // stop marks the service not ready, stops taking new connections and
-// lets in-flight requests finish; it exits 1 if they do not within 10 s.
-func stop(srv *fasthttp.Server, svc *server.Service, logger *log.Logger) {
+// lets in-flight requests finish on every server (nil ones are skipped);
+// it exits 1 if they do not within 10 s.
+func stop(svc *server.Service, logger *log.Logger, servers ...*fasthttp.Server) {
 	svc.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.ShutdownWithContext(ctx); err != nil {
-		logger.Printf("shutdown: %v", err)
-		os.Exit(1)
+	for _, srv := range servers {
+		if srv == nil {
+			continue
+		}
+		if err := srv.ShutdownWithContext(ctx); err != nil {
+			logger.Printf("shutdown: %v", err)
+			os.Exit(1)
+		}
 	}
 	logger.Printf("stopped")
-}
-
-// serveMetrics serves the Prometheus metrics on their own listener.
-func serveMetrics(addr string, svc *server.Service, logger *log.Logger) {
-	ln, err := server.Listen(addr)
-	if err != nil {
-		logger.Printf("metrics disabled: cannot listen on %s: %v", addr, err)
-		return
-	}
-	h := func(ctx *fasthttp.RequestCtx) {
-		if string(ctx.Path()) != "/metrics" {
-			ctx.Error("metrics are at /metrics\n", fasthttp.StatusNotFound)
-			return
-		}
-		ctx.SetContentType("text/plain; version=0.0.4")
-		svc.Metrics.WritePrometheus(ctx, svc.Ready())
-	}
-	if err := (&fasthttp.Server{Handler: h, NoDefaultServerHeader: true, ReadTimeout: 5 * time.Second}).Serve(ln); err != nil {
-		logger.Printf("metrics server: %v", err)
-	}
 }

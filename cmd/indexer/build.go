@@ -44,7 +44,7 @@ func run(refsPath, out string, k int, seed uint64, iters, sampleSize, workers in
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("creating the artifact's folder: %w", err)
 	}
-	size, err := artifact.Write(out, ix, artifact.Meta{Source: set.SHA256, Seed: seed, KRequested: k, Iterations: res.Iterations})
+	w, err := artifact.Write(out, ix, artifact.Meta{Source: set.SHA256, Seed: seed, KRequested: k, Iterations: res.Iterations})
 	if err != nil {
 		return err
 	}
@@ -56,6 +56,8 @@ func run(refsPath, out string, k int, seed uint64, iters, sampleSize, workers in
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Fprintf(os.Stderr, "indexer: N %d, K %d (asked %d), cluster sizes min %d / median %d / max %d, wall %.1fs, peak RSS %d MiB, artifact %s %.1f MiB, source sha256 %x\n",
 		ix.Len(), ix.Clusters(), k, sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1],
-		time.Since(start).Seconds(), ru.Maxrss>>10, out, float64(size)/(1<<20), set.SHA256)
+		time.Since(start).Seconds(), ru.Maxrss>>10, out, float64(w.Size)/(1<<20), set.SHA256)
+	fmt.Fprintf(os.Stderr, "indexer: the artifact's sha256 is %s, recorded in %s; pin it where the API runs: api -digest %s\n", w.SHA256, artifact.DigestPath(out), w.SHA256)
+	fmt.Printf("%s  %s\n", w.SHA256, out) // sha256sum's line, for scripts
 	return nil
 }

@@ -119,7 +119,7 @@ func TestNoFlags(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(repo, "resources"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module fraudknn\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(dataset.EnvDir, "")

@@ -4,11 +4,15 @@
 // the API. nginx stays the default balancer; docs/TUNING.md has the
 // measurements that compare the two.
 //
-//	lb -listen :9999 -control /sockets/lb.sock
+//	lb -listen :9999 -control /sockets/lb.sock [-trust-uid 65534] [-backends 2] [-operator 127.0.0.1:9103]
 //
 // The APIs register by dialling the control socket (api -fdpass
-// /sockets/lb.sock) once ready; until one has, connections wait (-wait).
-// It never reads or answers a request itself. SIGTERM or SIGINT stops it.
+// /sockets/lb.sock) once ready; until one has, connections wait
+// (-wait). Only processes of the uid -trust-uid (by default lb's own)
+// may register, at most -backends at once, and the socket's folder must
+// be one only that uid can enter (lb makes it, mode 0700, if missing).
+// It never reads or answers a request itself. -operator serves its
+// counters at GET /metrics. SIGTERM or SIGINT stops it.
 package main
 
 import (
@@ -16,36 +20,32 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"fraudknn/internal/fdpass"
 )
 
 func main() {
 	listen := flag.String("listen", ":9999", "TCP address the clients connect to")
-	control := flag.String("control", "/sockets/lb.sock", "Unix socket the APIs register at")
+	control := flag.String("control", "/sockets/lb.sock", "Unix socket the APIs register at; its folder must be one only -trust-uid can enter (made, mode 0700, if missing)")
 	wait := flag.Duration("wait", fdpass.DefaultWait, "how long a connection waits for an API to register when none is; then it is closed")
+	trust := flag.Int("trust-uid", os.Getuid(), "the only uid whose processes may register as APIs (the APIs' uid)")
+	backends := flag.Int("backends", fdpass.DefaultMaxBackends, "most APIs registered at once; more registrations are refused")
+	operator := flag.String("operator", "", "address serving GET /metrics (host:port or unix:/path; off when empty)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "lb: ", log.LstdFlags|log.Lmicroseconds)
-	if flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: lb [-listen :9999] [-control /sockets/lb.sock]")
+	if flag.NArg() > 0 || *backends < 1 || *trust < 0 {
+		fmt.Fprintln(os.Stderr, "usage: lb [-listen :9999] [-control /sockets/lb.sock] [-trust-uid N] [-backends N >= 1] [-operator ADDR]")
 		os.Exit(2)
 	}
-	if st, err := os.Lstat(*control); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			logger.Fatalf("%s exists and is not a socket; refusing to replace it", *control)
-		}
-		os.Remove(*control)
-	}
-	cl, err := net.ListenUnix("unix", &net.UnixAddr{Name: *control, Net: "unix"})
+	cl, err := fdpass.ListenControl(*control, *trust)
 	if err != nil {
-		logger.Fatalf("cannot listen for APIs on %s: %v", *control, err)
-	}
-	// The APIs may run as another user.
-	if err := os.Chmod(*control, 0o666); err != nil {
-		logger.Fatalf("%s: %v", *control, err)
+		logger.Fatalf("%v", err)
 	}
 	addr, err := net.ResolveTCPAddr("tcp", *listen)
 	if err != nil {
@@ -56,14 +56,39 @@ func main() {
 		logger.Fatalf("cannot listen on %s: %v", *listen, err)
 	}
 	b := fdpass.NewBalancer(logger)
-	b.Wait = *wait
+	b.Wait, b.TrustUID, b.MaxBackends = *wait, *trust, *backends
+	if *operator != "" {
+		serveOperator(*operator, b, logger)
+	}
 	go func() { logger.Fatalf("control socket: %v", b.ServeControl(cl)) }()
 	go func() { logger.Fatalf("listener: %v", b.Serve(ln)) }()
-	logger.Printf("handing connections from %s to the APIs registered at %s", *listen, *control)
+	logger.Printf("handing connections from %s to at most %d APIs of uid %d registered at %s", *listen, *backends, *trust, *control)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	sig := <-stop
 	logger.Printf("%v: stopping after %d connections handed, %d closed for want of an API", sig, b.Handed.Load(), b.Dropped.Load())
-	os.Remove(*control)
+	cl.Close() // removes the socket
+}
+
+// serveOperator serves the balancer's metrics at addr (host:port, or
+// unix:/path); it stops the program if it cannot listen there.
+func serveOperator(addr string, b *fdpass.Balancer, logger *log.Logger) {
+	network, where := "tcp", addr
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, where = "unix", path
+		os.Remove(path)
+	}
+	ln, err := net.Listen(network, where)
+	if err != nil {
+		logger.Fatalf("-operator %s: %v", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		b.WritePrometheus(w)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	go func() { logger.Printf("operator listener: %v", srv.Serve(ln)) }()
+	logger.Printf("metrics at http://%s/metrics", addr)
 }

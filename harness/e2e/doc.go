@@ -7,10 +7,12 @@
 //
 // With FRAUDKNN_URL pointing at a running stack (nginx and both APIs over
 // the real artifact) they also send SPEC.md's examples, the bad-input
-// table and the whole bad-input matrix through nginx:
+// table and the whole bad-input matrix through nginx; with
+// FRAUDKNN_OPERATORS naming the APIs' operator listeners they also ask
+// those for explanations:
 //
 //	make run &
-//	FRAUDKNN_URL=http://127.0.0.1:9999 go test -count=1 -v ./harness/e2e
+//	FRAUDKNN_URL=http://127.0.0.1:9999 FRAUDKNN_OPERATORS=127.0.0.1:9101,127.0.0.1:9102 go -C harness test -count=1 -v ./e2e
 //
 // CI runs both.
 package e2e

@@ -9,11 +9,16 @@ import (
 	"fraudknn/internal/testenv"
 )
 
-// TestStackExplain asks nginx for the explanation of SPEC.md's examples:
-// the decision /fraud-score gives, and 5 neighbours nearest first whose
-// labels make that decision.
+// TestStackExplain asks each API's operator listener for the explanation
+// of SPEC.md's examples: the decision /fraud-score gives, and 5
+// neighbours nearest first whose labels make that decision.
 func TestStackExplain(t *testing.T) {
-	url := stackURL(t)
+	for _, url := range operatorURLs(t) {
+		t.Run(url, func(t *testing.T) { checkExplain(t, url) })
+	}
+}
+
+func checkExplain(t *testing.T, url string) {
 	for _, c := range []struct{ body, want string }{
 		{testenv.SpecLegit, testenv.SpecLegitAnswer},
 		{testenv.SpecFraud, testenv.SpecFraudAnswer},
@@ -48,9 +53,9 @@ func TestStackExplain(t *testing.T) {
 }
 
 // TestStackExplainMatrix runs the bad-input matrix at the explain route
-// through nginx: its statuses and errors are /fraud-score's.
+// of an operator listener: its statuses and errors are /fraud-score's.
 func TestStackExplainMatrix(t *testing.T) {
-	url := stackURL(t)
+	url := operatorURLs(t)[0]
 	do := func(method, path, contentType, body string) (int, string) {
 		code, b, _ := postCT(t, method, url+path, contentType, body)
 		return code, b

@@ -21,6 +21,24 @@ func stackURL(t *testing.T) string {
 	return strings.TrimRight(url, "/")
 }
 
+// operatorURLs returns the base URLs of the running stack's operator
+// listeners, from FRAUDKNN_OPERATORS (comma-separated host:port; the
+// native stack's are 127.0.0.1:9101,127.0.0.1:9102), or skips the test.
+func operatorURLs(t *testing.T) []string {
+	t.Helper()
+	env := os.Getenv("FRAUDKNN_OPERATORS")
+	if env == "" {
+		t.Skip("skipping: FRAUDKNN_OPERATORS does not name the operator listeners (`make run` serves them at 127.0.0.1:9101,127.0.0.1:9102)")
+	}
+	var urls []string
+	for _, addr := range strings.Split(env, ",") {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			urls = append(urls, "http://"+strings.TrimPrefix(strings.TrimRight(addr, "/"), "http://"))
+		}
+	}
+	return urls
+}
+
 func post(t *testing.T, method, url, body string) (int, string, http.Header) {
 	t.Helper()
 	ct := ""
@@ -77,9 +95,15 @@ func TestStackBadInputs(t *testing.T) {
 		}
 	}
 	// A body of 3 MiB, sent whole: nginx reads and refuses it, in JSON.
-	code, body, _ := post(t, "POST", url+"/fraud-score", strings.Repeat(" ", 3<<20))
-	if code != 413 || !strings.Contains(body, `"error"`) {
-		t.Errorf("3 MiB body: %d %s; want 413 with a JSON error", code, body)
+	// Behind cmd/lb the API refuses it from its Content-Length and closes
+	// the connection without reading on, so a client still sending may see
+	// a reset instead of the 413 (the table's row above, whose body the
+	// client sends before it reads, checks the 413).
+	if balancer(t, url) == "nginx" {
+		code, body, _ := post(t, "POST", url+"/fraud-score", strings.Repeat(" ", 3<<20))
+		if code != 413 || !strings.Contains(body, `"error"`) {
+			t.Errorf("3 MiB body: %d %s; want 413 with a JSON error", code, body)
+		}
 	}
 	if code, body, _ := post(t, "POST", url+"/fraud-score", testenv.SpecFraud); code != 200 {
 		t.Fatalf("after the bad inputs: %d %s", code, body)

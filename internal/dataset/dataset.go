@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // EnvDir names the environment variable that points at the data folder.
@@ -34,7 +35,9 @@ func Dir() (dir string, ok bool) {
 }
 
 // ModuleRoot returns the repository's folder: the nearest folder at or
-// above the working directory that holds go.mod. ok is false when there
+// above the working directory whose go.mod is the product's (module
+// fraudknn). The harness and research modules nested inside it have
+// go.mod files of their own, which it walks past. ok is false when there
 // is none.
 func ModuleRoot() (root string, ok bool) {
 	wd, err := os.Getwd()
@@ -42,13 +45,31 @@ func ModuleRoot() (root string, ok bool) {
 		return "", false
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+		if isProductModule(filepath.Join(d, "go.mod")) {
 			return d, true
 		}
 		if filepath.Dir(d) == d {
 			return "", false
 		}
 	}
+}
+
+// productModule is the product's module path, as its go.mod declares it.
+const productModule = "fraudknn"
+
+// isProductModule reports whether the go.mod file at path declares the
+// product's module.
+func isProductModule(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for line := range bytes.Lines(b) {
+		if f := bytes.Fields(line); len(f) == 2 && string(f[0]) == "module" {
+			return strings.Trim(string(f[1]), `"`) == productModule
+		}
+	}
+	return false
 }
 
 // ReferencesFile is the name of the contest's reference file.

@@ -9,7 +9,8 @@ import (
 
 // TestFindReferences builds a repository beside a shared data folder and
 // checks the order FindReferences looks in: resources/ first, then the
-// folder $FRAUDKNN_DATA names, else ../shared/data beside the repository.
+// folder $FRAUDKNN_DATA names, else ../shared/data beside the repository
+// (the folder of the product's go.mod, past a nested module's).
 func TestFindReferences(t *testing.T) {
 	root := t.TempDir()
 	repo := filepath.Join(root, "repo")
@@ -29,7 +30,15 @@ func TestFindReferences(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	touch(filepath.Join(repo, "go.mod"))
+	write := func(path, text string) {
+		t.Helper()
+		touch(path)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(repo, "go.mod"), "module fraudknn\n\ngo 1.26.0\n")
+	write(filepath.Join(repo, "harness", "go.mod"), "module fraudknn/harness\n\nreplace fraudknn => ../\n")
 	t.Chdir(repo)
 	t.Setenv(EnvDir, "")
 
@@ -62,4 +71,9 @@ func TestFindReferences(t *testing.T) {
 	t.Setenv(EnvDir, "")
 	t.Chdir(filepath.Join(repo, "cmd"))
 	check("from a subfolder", inShared, local, inShared)
+
+	// From the nested harness module, the product's go.mod still marks
+	// the repository, not the harness's own.
+	t.Chdir(filepath.Join(repo, "harness"))
+	check("from the harness module", inShared, local, inShared)
 }

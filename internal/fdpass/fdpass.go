@@ -15,6 +15,11 @@
 // A connection stays with the API it was handed to: if that API dies,
 // its clients' connections break, where nginx would retry their requests
 // on the other instance.
+//
+// Whoever registers receives clients' connections and can read and
+// answer their requests, so the balancer accepts a registration only
+// from a process of the uid it trusts (the kernel's word, SO_PEERCRED),
+// and no more registrations than the backends it is configured for.
 package fdpass
 
 import (
@@ -27,6 +32,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Balancer hands accepted connections to registered APIs.
@@ -41,19 +48,43 @@ type Balancer struct {
 	// none is; then it is closed.
 	Wait time.Duration
 
+	// TrustUID is the only uid whose processes may register.
+	TrustUID int
+	// MaxBackends is how many APIs may be registered at once; a slot
+	// frees when a registered API's connection closes.
+	MaxBackends int
+
 	Handed  atomic.Int64 // connections handed to an API
 	Dropped atomic.Int64 // connections closed because no API registered within Wait
+	// Refused counts the registrations refused, by reason.
+	Refused [numReasons]atomic.Int64
 }
+
+// Why a registration is refused.
+const (
+	RefusedUID   = iota // the peer runs as a uid other than TrustUID
+	RefusedFull         // MaxBackends APIs are registered already
+	RefusedCreds        // the kernel would not tell who the peer is
+	numReasons
+)
+
+// ReasonNames name the reasons, in the metrics' reason label.
+var ReasonNames = [numReasons]string{"uid", "full", "credentials"}
 
 // DefaultWait is a new Balancer's Wait.
 const DefaultWait = 10 * time.Second
 
-// NewBalancer returns a Balancer with no API registered.
+// DefaultMaxBackends is a new Balancer's MaxBackends: the two API
+// instances of the contest's deployment.
+const DefaultMaxBackends = 2
+
+// NewBalancer returns a Balancer with no API registered, trusting the
+// uid it runs as.
 func NewBalancer(logger *log.Logger) *Balancer {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
-	return &Balancer{log: logger, Wait: DefaultWait}
+	return &Balancer{log: logger, Wait: DefaultWait, TrustUID: os.Getuid(), MaxBackends: DefaultMaxBackends}
 }
 
 // APIs returns how many APIs are registered.
@@ -64,21 +95,31 @@ func (b *Balancer) APIs() int {
 }
 
 // ServeControl accepts API registrations on ln until ln is closed.
+// A registration is refused (its connection closed at once, before any
+// client's connection could reach it, and logged with the peer's pid and
+// uid) when the peer does not run as TrustUID or MaxBackends APIs are
+// registered already.
 func (b *Balancer) ServeControl(ln *net.UnixListener) error {
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
 			return err
 		}
-		b.mu.Lock()
-		b.apis = append(b.apis, c)
-		n := len(b.apis)
-		if b.registered != nil {
-			close(b.registered) // wakes the connections waiting for an API
-			b.registered = nil
+		cred, err := peerCred(c)
+		if err != nil {
+			b.refuse(c, RefusedCreds, "cannot read its credentials (%v)", err)
+			continue
 		}
-		b.mu.Unlock()
-		b.log.Printf("an API registered; %d registered", n)
+		if int(cred.Uid) != b.TrustUID {
+			b.refuse(c, RefusedUID, "pid %d uid %d: only uid %d may register (-trust-uid)", cred.Pid, cred.Uid, b.TrustUID)
+			continue
+		}
+		n, ok := b.register(c)
+		if !ok {
+			b.refuse(c, RefusedFull, "pid %d uid %d: %d APIs are registered, as many as -backends allows", cred.Pid, cred.Uid, n)
+			continue
+		}
+		b.log.Printf("an API registered (pid %d uid %d); %d registered", cred.Pid, cred.Uid, n)
 		// An API never writes on its control connection: a read returns
 		// only when it closes or dies.
 		go func() {
@@ -89,6 +130,46 @@ func (b *Balancer) ServeControl(ln *net.UnixListener) error {
 			}
 		}()
 	}
+}
+
+// register adds c to the APIs unless MaxBackends are registered; it
+// returns how many are registered then.
+func (b *Balancer) register(c *net.UnixConn) (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.apis) >= b.MaxBackends {
+		return len(b.apis), false
+	}
+	b.apis = append(b.apis, c)
+	if b.registered != nil {
+		close(b.registered) // wakes the connections waiting for an API
+		b.registered = nil
+	}
+	return len(b.apis), true
+}
+
+// refuse closes a registration's connection, counts and logs why.
+func (b *Balancer) refuse(c *net.UnixConn, reason int, format string, args ...any) {
+	c.Close()
+	b.Refused[reason].Add(1)
+	b.log.Printf("refused a registration: "+format, args...)
+}
+
+// peerCred returns the credentials the kernel recorded for the process
+// at the other end of c when it connected.
+func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	return cred, credErr
 }
 
 // drop unregisters c and closes it; it reports whether c was registered.
@@ -214,22 +295,37 @@ type Receiver struct {
 
 	mu   sync.Mutex
 	ctrl *net.UnixConn
+
+	evict evictor
 }
 
 // Receive registers at the balancer's control socket path, dialling
-// again every 100 ms until it answers and whenever the connection drops,
-// until Close.
+// again until it answers and whenever the connection drops, until Close.
 func Receive(path string, logger *log.Logger) *Receiver {
+	return ReceiveLimited(path, 0, logger)
+}
+
+// ReceiveLimited is Receive for a server that serves at most maxConns
+// connections at once: near that limit, the receiver closes the
+// connections that have been idle longest before it hands over a new one
+// (evict.go says how and why). maxConns 0 turns that off.
+func ReceiveLimited(path string, maxConns int, logger *log.Logger) *Receiver {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
 	r := &Receiver{path: path, conns: make(chan net.Conn, 1024), done: make(chan struct{}), log: logger}
+	r.evict.max = maxConns
 	go r.loop()
 	return r
 }
 
+// Evicted returns how many idle connections the receiver has closed to
+// make room for new ones.
+func (r *Receiver) Evicted() int64 { return r.evict.evicted.Load() }
+
 func (r *Receiver) loop() {
 	waiting := false
+	pause := 100 * time.Millisecond
 	for {
 		select {
 		case <-r.done:
@@ -257,6 +353,7 @@ func (r *Receiver) loop() {
 		r.ctrl = c
 		r.mu.Unlock()
 		r.log.Printf("fdpass: registered at the balancer %s", r.path)
+		since := time.Now()
 		err = r.read(c)
 		c.Close()
 		select {
@@ -264,9 +361,23 @@ func (r *Receiver) loop() {
 			return
 		default:
 		}
-		r.log.Printf("fdpass: lost the balancer (%v); dialling again", err)
-		time.Sleep(100 * time.Millisecond)
+		pause = r.lost(err, time.Since(since), pause)
+		time.Sleep(pause)
 	}
+}
+
+// lost logs the end of a registration that lasted held and returns how
+// long to wait before dialling again: 100 ms after a registration that
+// lasted, twice the last pause (up to 5 s) after one the balancer closed
+// at once, which is how it refuses one.
+func (r *Receiver) lost(err error, held, pause time.Duration) time.Duration {
+	if held >= time.Second {
+		r.log.Printf("fdpass: lost the balancer (%v); dialling again", err)
+		return 100 * time.Millisecond
+	}
+	pause = min(2*pause, 5*time.Second)
+	r.log.Printf("fdpass: the balancer closed the registration at once (%v): it refuses a process not of its -trust-uid, or past its -backends; its log says which. Dialling again in %v", err, pause)
+	return pause
 }
 
 // read receives descriptors on c until it fails.
@@ -295,6 +406,7 @@ func (r *Receiver) read(c *net.UnixConn) error {
 					r.log.Printf("fdpass: a received descriptor is not a connection: %v", err)
 					continue
 				}
+				r.evict.admit(nc)
 				select {
 				case r.conns <- nc:
 				case <-r.done:

@@ -1,10 +1,13 @@
 package fdpass
 
 import (
+	"bytes"
 	"io"
 	"log"
 	"net"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -12,10 +15,21 @@ import (
 // start runs a balancer on a loopback port with its control socket in a
 // temporary folder.
 func start(t *testing.T) (*Balancer, string, string) {
+	b, addr, ctl, _ := startLogged(t, nil)
+	return b, addr, ctl
+}
+
+// startLogged is start, with the balancer's log kept and setup (if not
+// nil) applied to it before it runs.
+func startLogged(t *testing.T, setup func(*Balancer)) (*Balancer, string, string, *syncBuffer) {
 	t.Helper()
-	b := NewBalancer(log.New(io.Discard, "", 0))
-	ctl := filepath.Join(t.TempDir(), "lb.sock")
-	cl, err := net.ListenUnix("unix", &net.UnixAddr{Name: ctl, Net: "unix"})
+	logs := &syncBuffer{}
+	b := NewBalancer(log.New(logs, "", 0))
+	if setup != nil {
+		setup(b)
+	}
+	ctl := filepath.Join(t.TempDir(), "lb", "lb.sock")
+	cl, err := ListenControl(ctl, os.Getuid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +40,26 @@ func start(t *testing.T) (*Balancer, string, string) {
 	go b.ServeControl(cl)
 	go b.Serve(ln)
 	t.Cleanup(func() { ln.Close(); cl.Close() })
-	return b, ln.Addr().String(), ctl
+	return b, ln.Addr().String(), ctl, logs
+}
+
+// syncBuffer is a log's destination that tests may read while it is
+// written to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 // api answers every connection it is handed with its name, then closes it.
@@ -93,8 +126,7 @@ func TestNoAPIWaits(t *testing.T) {
 // TestNoAPICloses: with no API within Wait, the connection is closed
 // without a byte written.
 func TestNoAPICloses(t *testing.T) {
-	b, addr, _ := start(t)
-	b.Wait = 100 * time.Millisecond
+	b, addr, _, _ := startLogged(t, func(b *Balancer) { b.Wait = 100 * time.Millisecond })
 	if s := ask(t, addr); s != "" {
 		t.Fatalf("with no API the balancer wrote %q; want nothing", s)
 	}

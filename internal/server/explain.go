@@ -20,8 +20,9 @@ const ExplainPath = "/fraud-score/explain"
 // that building one does not reach the heap.
 const explainScratch = 2048
 
-// explain answers POST /fraud-score/explain. It is reached only from the
-// router's fallback, so /fraud-score's own path gains no branch.
+// explain answers POST /fraud-score/explain, on the operator listener
+// only: the public router does not know the route, so /fraud-score's own
+// path gains no branch and port 9999 never explains.
 func (s *Service) explain(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")

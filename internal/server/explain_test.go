@@ -7,13 +7,11 @@ import (
 	"log"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 
 	"fraudknn/artifact"
 	"fraudknn/internal/dataset"
@@ -116,16 +114,13 @@ func randomIndex(t *testing.T, seed uint64, n, k int) (*knn.Index, []int16, []ui
 	return ix, vecs, labels
 }
 
-// serveIndex serves ix on an in-memory listener and returns a client.
+// serveIndex serves ix on in-memory listeners and returns a client (see
+// serveBoth).
 func serveIndex(t *testing.T, ix *knn.Index) *fasthttp.Client {
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
 	s.Load(ix, 50)
-	ln := fasthttputil.NewInmemoryListener()
-	srv := s.NewServer(DefaultOptions)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); ln.Close() })
-	return &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	return serveBoth(t, s)
 }
 
 // TestExplainMatchesBruteForce explains requests over random indexes and
@@ -145,7 +140,7 @@ func TestExplainMatchesBruteForce(t *testing.T) {
 			}
 			knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &want)
 			name := fmt.Sprintf("seed %d, query %d", seed, i)
-			code, got, h := do(t, c, "POST", ExplainPath, string(body))
+			code, got, h := doAt(t, c, "operator", "POST", ExplainPath, string(body))
 			if code != 200 || string(h.ContentType()) != "application/json" {
 				t.Fatalf("%s: %d (%s) %s", name, code, h.ContentType(), got)
 			}
@@ -196,7 +191,7 @@ func TestExplainSharedPayloads(t *testing.T) {
 		ctx.Request.Header.SetMethod("POST")
 		ctx.Request.SetRequestURI(ExplainPath)
 		ctx.Request.SetBody(e.Request)
-		s.Handler(&ctx)
+		s.OperatorHandler(&ctx)
 		name := fmt.Sprintf("payload %d", i)
 		if ctx.Response.StatusCode() != 200 {
 			t.Fatalf("%s: %d %s", name, ctx.Response.StatusCode(), ctx.Response.Body())
@@ -208,13 +203,13 @@ func TestExplainSharedPayloads(t *testing.T) {
 	}
 }
 
-// TestExplainMatrix sends the bad-input matrix to the explain route: the
-// same statuses and errors as /fraud-score, and the same explanation for
-// the same transaction written differently.
+// TestExplainMatrix sends the bad-input matrix to the explain route on
+// the operator listener: the same statuses and errors as /fraud-score,
+// and the same explanation for the same transaction written differently.
 func TestExplainMatrix(t *testing.T) {
 	_, c, _ := serve(t, true)
 	do := func(method, path, contentType, body string) (int, string) {
-		code, b, _ := doCT(t, c, method, path, contentType, body)
+		code, b, _ := doCTAt(t, c, "operator", method, path, contentType, body)
 		return code, b
 	}
 	_, base := do("POST", ExplainPath, "application/json", testenv.SpecLegit)
@@ -224,7 +219,7 @@ func TestExplainMatrix(t *testing.T) {
 	for _, row := range testenv.Matrix(testenv.SpecLegit) {
 		testenv.CheckRow(t, row.At(ExplainPath), base, do)
 	}
-	code, body, h := doCT(t, c, "GET", ExplainPath, "", "")
+	code, body, h := doCTAt(t, c, "operator", "GET", ExplainPath, "", "")
 	if code != 405 || string(h.Peek("Allow")) != "POST" || !strings.Contains(body, "not allowed on "+ExplainPath) {
 		t.Fatalf("GET %s: %d %s (Allow %q)", ExplainPath, code, body, h.Peek("Allow"))
 	}
@@ -233,7 +228,7 @@ func TestExplainMatrix(t *testing.T) {
 // TestExplainNotReady: before Load the route answers 503, as /fraud-score.
 func TestExplainNotReady(t *testing.T) {
 	_, c, _ := serve(t, false)
-	if code, body, _ := do(t, c, "POST", ExplainPath, testenv.SpecLegit); code != 503 || !strings.Contains(body, "not ready") {
+	if code, body, _ := doAt(t, c, "operator", "POST", ExplainPath, testenv.SpecLegit); code != 503 || !strings.Contains(body, "not ready") {
 		t.Fatalf("%s before Load: %d %s", ExplainPath, code, body)
 	}
 }
@@ -241,7 +236,7 @@ func TestExplainNotReady(t *testing.T) {
 // TestExplainAllocations counts the explain route's allocations per
 // request: it builds its answer on the stack, so none.
 func TestExplainAllocations(t *testing.T) {
-	a := allocsPerRequest(t, ExplainPath)
+	a := allocsThrough(t, (*Service).OperatorHandler, ExplainPath)
 	t.Logf("POST %s: %v allocations per request", ExplainPath, a)
 	if a > 0 {
 		t.Fatalf("POST %s allocates %v times per request; want 0", ExplainPath, a)

@@ -1,6 +1,9 @@
-// Package server answers the contest's HTTP API with fasthttp:
-// POST /fraud-score scores a transaction with the exact 5-NN search, and
-// GET /ready says whether the index is mapped, checked and warmed.
+// Package server answers the contest's HTTP API with fasthttp. The
+// public listener (Handler) has two routes: POST /fraud-score scores a
+// transaction with the exact 5-NN search, and GET /ready says whether the
+// index is mapped, checked and warmed. The operator listener
+// (OperatorHandler) adds what only an operator may see: the metrics and
+// the explained answers, which reveal reference records.
 package server
 
 import (
@@ -29,10 +32,13 @@ const MaxBodySize = 64 << 10
 // Service is the state behind the handlers: the index once loaded, the
 // searchers and the counters.
 type Service struct {
-	ready   atomic.Bool
-	workers atomic.Pointer[sync.Pool] // of *worker; nil until Load
-	log     *log.Logger
-	Metrics Metrics
+	ready    atomic.Bool
+	workers  atomic.Pointer[sync.Pool] // of *worker; nil until Load
+	log      *log.Logger
+	Metrics  Metrics
+	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
+	maxConns atomic.Int64           // the public server's connection limit, for fraudknn_max_connections
+	failed   chan error             // a fault on the index's memory (fault.go)
 }
 
 // worker is the scratch one request needs.
@@ -46,7 +52,7 @@ func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
-	return &Service{log: logger}
+	return &Service{log: logger, failed: make(chan error, 1)}
 }
 
 // The answers, built once: a request only copies one of them.
@@ -118,15 +124,14 @@ func warmBody(i int) []byte {
 		i, (i*37)%9000, 1+i%12, i%60, 10+(i*13)%800, i%20, i%9, i%7, (i*11)%5000, i%2 == 0, i%3 == 0, (i*17)%1000, last)
 }
 
-// Handler routes a request.
+// Handler routes a request of the public listener, the one nginx and
+// cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
-			// A panic is a bug; answer it, say where, and keep serving.
-			s.log.Printf("BUG: panic serving request %d (%s %s): %v", ctx.ID(), ctx.Method(), ctx.Path(), p)
-			ctx.Response.Reset()
-			s.fail(ctx, fasthttp.StatusInternalServerError, fmt.Sprintf("internal error serving request %d; it is logged", ctx.ID()))
+			s.recovered(ctx, p)
 		}
 		s.Metrics.observe(ctx.Response.StatusCode(), time.Since(start))
 	}()
@@ -139,25 +144,38 @@ func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 		}
 		s.fraudScore(ctx)
 	case "/ready":
-		if !ctx.IsGet() && !ctx.IsHead() {
-			ctx.Response.Header.Set("Allow", "GET, HEAD")
-			s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on /ready; use GET")
-			return
-		}
-		if !s.ready.Load() {
-			s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
-			return
-		}
-		ctx.SetContentTypeBytes(contentJSON)
-		ctx.SetBody(readyBody)
+		s.answerReady(ctx)
 	default:
-		// Routes off the contest's path come here, after its case.
-		if string(ctx.Path()) == ExplainPath {
-			s.explain(ctx)
-			return
-		}
-		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score, POST "+ExplainPath+" and GET /ready")
+		s.fail(ctx, fasthttp.StatusNotFound, "no such path; the API has POST /fraud-score and GET /ready")
 	}
+}
+
+// recovered answers a request whose handler panicked. A fault on the
+// index's memory stops the service (memoryFault); any other panic is a
+// bug: answer it, say where, and keep serving.
+func (s *Service) recovered(ctx *fasthttp.RequestCtx, p any) {
+	if s.memoryFault(ctx, p) {
+		return
+	}
+	s.log.Printf("BUG: panic serving request %d (%s %s): %v", ctx.ID(), ctx.Method(), ctx.Path(), p)
+	ctx.Response.Reset()
+	s.fail(ctx, fasthttp.StatusInternalServerError, fmt.Sprintf("internal error serving request %d; it is logged", ctx.ID()))
+}
+
+// answerReady answers GET /ready: 200 once loaded, 503 before and while
+// draining.
+func (s *Service) answerReady(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" not allowed on /ready; use GET")
+		return
+	}
+	if !s.ready.Load() {
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
+		return
+	}
+	ctx.SetContentTypeBytes(contentJSON)
+	ctx.SetBody(readyBody)
 }
 
 // fraudScore answers POST /fraud-score. On a valid body it allocates
@@ -205,8 +223,15 @@ func (s *Service) fail(ctx *fasthttp.RequestCtx, status int, msg string) {
 	ctx.SetBody(body)
 }
 
-// errorHandler answers requests fasthttp could not read or parse.
+// errorHandler answers requests fasthttp could not read or parse on the
+// public listener, and counts them.
 func (s *Service) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	s.answerReadError(ctx, err)
+	s.Metrics.observe(ctx.Response.StatusCode(), 0)
+}
+
+// answerReadError answers a request that could not be read or parsed.
+func (s *Service) answerReadError(ctx *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
 	var small *fasthttp.ErrSmallBuffer
 	switch {
@@ -219,7 +244,6 @@ func (s *Service) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		s.fail(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
 	}
-	s.Metrics.observe(ctx.Response.StatusCode(), 0)
 }
 
 // Options tune the HTTP server.
@@ -242,8 +266,20 @@ var DefaultOptions = Options{
 	MaxConns:     512,
 }
 
-// NewServer returns the fasthttp server for s.
+// keptBodyBuffer is the largest request body buffer a connection keeps
+// between requests: a real transaction (about 500 bytes) reuses its
+// buffer, while one that held a body of up to MaxBodySize gives it back
+// to the garbage collector once answered, so that an idle connection
+// costs about a third of what it would (docs/OPERATIONS.md, "Memory").
+const keptBodyBuffer = 8 << 10
+
+// NewServer returns the public fasthttp server for s, the one that serves
+// -listen and the connections cmd/lb hands over.
 func (s *Service) NewServer(o Options) *fasthttp.Server {
+	s.maxConns.Store(int64(o.MaxConns))
+	// fasthttp's setting is process-wide; the service's servers are the
+	// process's only ones.
+	fasthttp.SetBodySizePoolLimit(keptBodyBuffer, keptBodyBuffer)
 	return &fasthttp.Server{
 		Handler:                      s.Handler,
 		ErrorHandler:                 s.errorHandler,
@@ -260,10 +296,18 @@ func (s *Service) NewServer(o Options) *fasthttp.Server {
 	}
 }
 
-// Listen opens addr: "unix:/path/to.sock" for a Unix domain socket
-// (a stale socket file is replaced; the socket is made accessible to
-// every local user, since nginx runs as another one), else host:port.
-func Listen(addr string) (net.Listener, error) {
+// Listen opens addr for the public listener: "unix:/path/to.sock" for a
+// Unix domain socket (a stale socket file is replaced; the socket is made
+// accessible to every local user, since nginx runs as another one), else
+// host:port.
+func Listen(addr string) (net.Listener, error) { return listen(addr, 0o666) }
+
+// ListenOperator opens addr for the operator listener, as Listen does,
+// except that a Unix socket is open to its owner and group only (0660):
+// explanations reveal reference records, so no other user may connect.
+func ListenOperator(addr string) (net.Listener, error) { return listen(addr, 0o660) }
+
+func listen(addr string, perm os.FileMode) (net.Listener, error) {
 	path, ok := strings.CutPrefix(addr, "unix:")
 	if !ok {
 		return net.Listen("tcp", addr)
@@ -278,7 +322,7 @@ func Listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o666); err != nil {
+	if err := os.Chmod(path, perm); err != nil {
 		ln.Close()
 		return nil, err
 	}

@@ -47,10 +47,13 @@ func testIndex(t testing.TB, n int) (*knn.Index, []int16, []uint8) {
 	return ix, vecs, labels
 }
 
-// rawDial lets doCT send oversized requests by hand; serve sets it.
-var rawDial func() (net.Conn, error)
+// rawDial lets doCT send oversized requests by hand, to the public
+// listener (host "api") or the operator's ("operator"); serve sets it.
+var rawDial func(host string) (net.Conn, error)
 
-// serve starts a Service on an in-memory listener and returns a client.
+// serve starts a Service with its public and operator servers on
+// in-memory listeners and returns a client that reaches the public one at
+// http://api and the operator's at http://operator.
 func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
@@ -59,33 +62,59 @@ func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) 
 		ix, _, _ := testIndex(t, 2000)
 		s.Load(ix, 100)
 	}
-	ln := fasthttputil.NewInmemoryListener()
-	srv := s.NewServer(DefaultOptions)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); ln.Close() })
-	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	rawDial = func() (net.Conn, error) { return ln.Dial() }
-	return s, c, &logs
+	return s, serveBoth(t, s), &logs
 }
 
+// serveBoth serves s's public and operator servers on in-memory listeners
+// and returns a client that reaches them at http://api and
+// http://operator.
+func serveBoth(t *testing.T, s *Service) *fasthttp.Client {
+	t.Helper()
+	public, operator := fasthttputil.NewInmemoryListener(), fasthttputil.NewInmemoryListener()
+	srv, op := s.NewServer(DefaultOptions), s.NewOperatorServer()
+	go srv.Serve(public)
+	go op.Serve(operator)
+	t.Cleanup(func() { srv.Shutdown(); op.Shutdown(); public.Close(); operator.Close() })
+	rawDial = func(host string) (net.Conn, error) {
+		if strings.HasPrefix(host, "operator") {
+			return operator.Dial()
+		}
+		return public.Dial()
+	}
+	return &fasthttp.Client{Dial: func(addr string) (net.Conn, error) { return rawDial(addr) }}
+}
+
+// do sends a request to the public listener.
 func do(t *testing.T, c *fasthttp.Client, method, path, body string) (int, string, *fasthttp.ResponseHeader) {
+	t.Helper()
+	return doAt(t, c, "api", method, path, body)
+}
+
+// doAt sends a request to host: "api" (public) or "operator".
+func doAt(t *testing.T, c *fasthttp.Client, host, method, path, body string) (int, string, *fasthttp.ResponseHeader) {
 	t.Helper()
 	ct := ""
 	if body != "" {
 		ct = "application/json"
 	}
-	return doCT(t, c, method, path, ct, body)
+	return doCTAt(t, c, host, method, path, ct, body)
 }
 
-// doCT sends a request with the given Content-Type ("" sends none).
+// doCT sends a request to the public listener with the given Content-Type
+// ("" sends none).
 func doCT(t *testing.T, c *fasthttp.Client, method, path, contentType, body string) (int, string, *fasthttp.ResponseHeader) {
 	t.Helper()
+	return doCTAt(t, c, "api", method, path, contentType, body)
+}
+
+func doCTAt(t *testing.T, c *fasthttp.Client, host, method, path, contentType, body string) (int, string, *fasthttp.ResponseHeader) {
+	t.Helper()
 	if len(body) > MaxBodySize {
-		return oversized(t, method, path, len(body))
+		return oversized(t, host, method, path, len(body))
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	req.Header.SetMethod(method)
-	req.SetRequestURI("http://api" + path)
+	req.SetRequestURI("http://" + host + path)
 	req.Header.SetNoDefaultContentType(true)
 	if contentType != "" {
 		req.Header.SetContentType(contentType)
@@ -106,14 +135,14 @@ func doCT(t *testing.T, c *fasthttp.Client, method, path, contentType, body stri
 // refuses it from its Content-Length, before the body, and closes the
 // connection (a client still sending the whole body could see the close
 // before the answer; nginx, in front, does not).
-func oversized(t *testing.T, method, path string, n int) (int, string, *fasthttp.ResponseHeader) {
+func oversized(t *testing.T, host, method, path string, n int) (int, string, *fasthttp.ResponseHeader) {
 	t.Helper()
-	conn, err := rawDial()
+	conn, err := rawDial(host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"id\":\"", method, path, n)
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"id\":\"", method, path, host, n)
 	var resp fasthttp.Response
 	if err := resp.Read(bufio.NewReader(conn)); err != nil {
 		t.Fatalf("%s %s with a %d-byte body: %v", method, path, n, err)
@@ -217,8 +246,17 @@ func TestHandlerAllocatesNothing(t *testing.T) {
 }
 
 // allocsPerRequest returns the heap allocations of a valid POST to path,
-// through the whole handler, after checking that it is answered 200.
+// through the whole public handler, after checking that it is answered
+// 200.
 func allocsPerRequest(t *testing.T, path string) float64 {
+	t.Helper()
+	return allocsThrough(t, (*Service).Handler, path)
+}
+
+// allocsThrough returns the heap allocations of a valid POST to path
+// through handler h (Handler or OperatorHandler), after checking that it
+// is answered 200.
+func allocsThrough(t *testing.T, h func(*Service, *fasthttp.RequestCtx), path string) float64 {
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(t, 2000)
@@ -231,7 +269,7 @@ func allocsPerRequest(t *testing.T, path string) float64 {
 		ctx.Request.Header.SetMethod("POST")
 		ctx.Request.SetRequestURI(path)
 		ctx.Request.SetBody(body)
-		s.Handler(&ctx)
+		h(s, &ctx)
 	}
 	run()
 	if ctx.Response.StatusCode() != 200 {

@@ -2,7 +2,7 @@
 // box-bounded search must read per query: for the index as it is, and
 // for finer variants of it that exist only here, as arithmetic.
 //
-//	go run ./research/linecount -artifact build/index.fknn -payloads ../shared/data/test-data.json.gz
+//	go -C research run ./linecount -artifact ../build/index.fknn -payloads ../../shared/data/test-data.json.gz
 //
 // On a machine where the index does not fit in the caches, a search's
 // time follows the lines it reads (docs/TUNING.md): at one core's
@@ -63,7 +63,7 @@ func main() {
 	payloads := flag.String("payloads", "", "test-data file, JSON or .json.gz (required)")
 	every := flag.Int("every", 5, "use every N-th payload")
 	groupList := flag.String("groups", "8,16,32", "group sizes to count, comma-separated divisors of 64")
-	nsPerLine := flag.Float64("ns", 4.73, "nanoseconds a line costs at the streaming rate (go run ./research/probe); 0 omits the time column")
+	nsPerLine := flag.Float64("ns", 4.73, "nanoseconds a line costs at the streaming rate (go -C research run ./probe); 0 omits the time column")
 	flag.Parse()
 	groups, err := parseGroups(*groupList)
 	if *artifactPath == "" || *payloads == "" || *every < 1 || flag.NArg() > 0 || err != nil {

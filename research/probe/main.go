@@ -1,7 +1,7 @@
 // Command probe measures what this machine costs a request before any of
 // fraudknn's code runs, so that latency figures can be read against it:
 //
-//	go run ./research/probe
+//	go -C research run ./probe
 //
 // It reports three things. The round trip of a few bytes between two
 // processes over a Unix socket, at several request rates: every request

@@ -8,8 +8,14 @@
 // checked completely, then each API instance in turn is stopped
 // gracefully and started on it; a bad artifact changes nothing. On
 // success NEW is moved to -artifact, the replaced file kept as .prev.
-// `stack -check NEW.fknn` runs the same checks alone (for the compose
-// deployment's update, docs/OPERATIONS.md).
+// `stack -check NEW.fknn` runs the same checks alone (the code of
+// `indexer -check`, with the API's memory limit from the compose file).
+//
+// With -digest HEX the artifact's SHA-256 is pinned: every API instance
+// refuses any other file (cmd/api -digest), and so does -check; with
+// -reindex, -digest pins the new artifact's digest, and an update of a
+// stack started with a pin must give one: a file that differs from its
+// pin is refused before any instance is stopped.
 package main
 
 import (
@@ -19,10 +25,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"fraudknn/artifact"
 	"fraudknn/harness/internal/compose"
 	"fraudknn/harness/internal/stack"
 )
@@ -38,14 +46,25 @@ func main() {
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
 	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	apiArgs := flag.String("api-args", "", "extra flags for both API instances (for example \"-max-conns 64\")")
 	check := flag.String("check", "", "do not start a stack: check this artifact as an index update would (every check an API makes, and the API's memory limit in -compose), and exit")
 	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")
+	digest := flag.String("digest", "", "the artifact's pinned SHA-256, as cmd/indexer printed it: the APIs refuse any other file (with -reindex and -check: the new artifact's)")
 	flag.Parse()
+	cfg.APIArgs = strings.Fields(*apiArgs)
+	if *digest != "" {
+		d, err := artifact.ParseDigest(*digest)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "stack: -digest: %v\n", err)
+			os.Exit(2)
+		}
+		cfg.Digest = d
+	}
 	if cfg.Compose == "" {
 		cfg.Compose = stack.ComposeFile(cfg.Balancer)
 	}
 	if *check != "" {
-		if err := checkArtifact(*check, cfg.Compose); err != nil {
+		if err := checkArtifact(*check, cfg.Compose, cfg.Digest); err != nil {
 			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
 			os.Exit(1)
 		}
@@ -55,7 +74,7 @@ func main() {
 	if *reindex != "" {
 		next, err := filepath.Abs(*reindex)
 		if err == nil {
-			err = stack.RequestReindex(control, next, os.Stdout)
+			err = stack.RequestReindex(control, next, cfg.Digest, os.Stdout)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
@@ -84,8 +103,11 @@ func main() {
 		logger.Printf("index updates are off: %v", err)
 		stopControl = func() {}
 	}
-	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, POST /fraud-score/explain, GET /ready)\nlogs: %s\n"+
-		"`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.URL, s.Dir)
+	fmt.Fprintf(os.Stderr, "\nfraudknn is serving at %s (POST /fraud-score, GET /ready)\n", s.URL)
+	for _, name := range stack.APIs {
+		fmt.Fprintf(os.Stderr, "%s operator listener: http://%s (GET /metrics, POST /fraud-score/explain, GET /ready)\n", name, s.Operator(name))
+	}
+	fmt.Fprintf(os.Stderr, "logs: %s\n`make reindex REFS=new.json.gz` replaces the index without stopping it. Ctrl-C stops it.\n\n", s.Dir)
 
 	code := 0
 loop:
@@ -115,9 +137,10 @@ loop:
 	os.Exit(code)
 }
 
-// checkArtifact checks the artifact at path against an API instance's
-// memory limit in the compose file, and says so.
-func checkArtifact(path, composeFile string) error {
+// checkArtifact checks the artifact at path as an index update would
+// (stack.CheckArtifact: every check an API makes, the pinned digest, an
+// API instance's memory limit in the compose file), and says so.
+func checkArtifact(path, composeFile string, pinned artifact.Digest) error {
 	file, err := compose.Load(composeFile)
 	if err != nil {
 		return err
@@ -126,10 +149,14 @@ func checkArtifact(path, composeFile string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", composeFile, err)
 	}
-	meta, err := stack.CheckArtifact(path, limits.Memory)
+	meta, sum, err := stack.CheckArtifact(path, limits.Memory, pinned)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ok: %s passes every check an API makes and fits in %d MiB (built from references with sha256 %x)\n", path, limits.Memory>>20, meta.Source)
+	pin := "not pinned: -digest compares it with the digest you pinned"
+	if !pinned.IsZero() {
+		pin = "the pinned digest"
+	}
+	fmt.Printf("ok: %s passes every check an API makes and fits in %d MiB (built from references with sha256 %x)\nsha256 %s (%s)\n", path, limits.Memory>>20, meta.Source, sum, pin)
 	return nil
 }

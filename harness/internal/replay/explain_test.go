@@ -3,10 +3,14 @@ package replay
 import (
 	"bufio"
 	"encoding/json"
+	"io"
+	"log"
+	"net"
 	"strings"
 	"testing"
 
 	"fraudknn/internal/decision"
+	"fraudknn/internal/server"
 	"fraudknn/knn"
 	"fraudknn/vectorize"
 )
@@ -65,5 +69,57 @@ func TestExplain(t *testing.T) {
 	}
 	if n != len(entries) {
 		t.Fatalf("%d lines for %d entries", n, len(entries))
+	}
+}
+
+// TestExplainHTTP asks an operator listener (a real server.Service on a
+// loopback port) for the same entries: every line equals the in-process
+// one, except the broken entry's, which carries the API's 400.
+func TestExplainHTTP(t *testing.T) {
+	ix, entries := synthetic(t, 2000, 20)
+	entries[3].Request = []byte(`{"transaction":`)
+	svc := server.New(log.New(io.Discard, "", 0))
+	svc.Load(ix, 10)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := svc.NewOperatorServer()
+	go op.Serve(ln)
+	defer op.Shutdown()
+	var local, remote strings.Builder
+	if _, err := Explain(ix, entries, &local); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := ExplainHTTP("http://"+ln.Addr().String(), entries, &remote)
+	if err != nil || failed != 1 {
+		t.Fatalf("ExplainHTTP: %d failed, %v", failed, err)
+	}
+	l, r := strings.Split(local.String(), "\n"), strings.Split(remote.String(), "\n")
+	if len(l) != len(r) {
+		t.Fatalf("%d lines in-process, %d over HTTP", len(l), len(r))
+	}
+	for i := range l {
+		if i == 3 {
+			if !strings.Contains(r[i], `"error":`) || !strings.Contains(r[i], ": 400 ") {
+				t.Fatalf("the broken entry over HTTP: %s", r[i])
+			}
+			continue
+		}
+		if l[i] != r[i] {
+			t.Fatalf("line %d differs:\nin-process %s\nover HTTP  %s", i, l[i], r[i])
+		}
+	}
+	// The public port's answer (a 404) is an error, not an explanation.
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := svc.NewServer(server.DefaultOptions)
+	go srv.Serve(pub)
+	defer srv.Shutdown()
+	var out strings.Builder
+	if failed, err := ExplainHTTP("http://"+pub.Addr().String(), entries[:2], &out); err != nil || failed != 2 || !strings.Contains(out.String(), "404") {
+		t.Fatalf("asked of the public listener: %d failed, %v: %s", failed, err, out.String())
 	}
 }

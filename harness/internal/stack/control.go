@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"fraudknn/artifact"
 )
 
 // ControlSocket is the name of the Unix socket, in the runs folder, at
@@ -19,7 +21,8 @@ const ControlSocket = "stack.sock"
 
 // ServeControl serves index updates at the Unix socket path until the
 // returned function is called: a POST /reindex whose body is the path of
-// a new artifact runs Reindex onto it, then Install moves it to install
+// a new artifact, and on a second line "sha256 HEX" when its digest is
+// pinned, runs ReindexPinned onto it, then Install moves it to install
 // (the artifact the stack was started with). The answer is the update's
 // progress, a line per step, and a last line starting "ok:" or "error:".
 func (s *Stack) ServeControl(path, install string) (stop func(), err error) {
@@ -34,8 +37,9 @@ func (s *Stack) ServeControl(path, install string) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /reindex", func(w http.ResponseWriter, r *http.Request) {
-		next, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
-		s.controlReindex(w, strings.TrimSpace(string(next)), install)
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		next, pin, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+		s.controlReindex(w, strings.TrimSpace(next), strings.TrimPrefix(strings.TrimSpace(pin), "sha256 "), install)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
@@ -43,7 +47,7 @@ func (s *Stack) ServeControl(path, install string) (stop func(), err error) {
 }
 
 // controlReindex runs one update and writes its progress to w.
-func (s *Stack) controlReindex(w http.ResponseWriter, next, install string) {
+func (s *Stack) controlReindex(w http.ResponseWriter, next, pin, install string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	flush := func() {
 		if f, ok := w.(http.Flusher); ok {
@@ -60,9 +64,18 @@ func (s *Stack) controlReindex(w http.ResponseWriter, next, install string) {
 		say("error: no artifact named; send the path of the new artifact")
 		return
 	}
+	var pinned artifact.Digest
+	if pin != "" {
+		d, err := artifact.ParseDigest(pin)
+		if err != nil {
+			say("error: the pinned digest: %v", err)
+			return
+		}
+		pinned = d
+	}
 	start := time.Now()
 	say("updating the index to %s, one instance at a time", next)
-	_, err := s.Reindex(next, say)
+	_, err := s.ReindexPinned(next, pinned, say)
 	if err != nil {
 		say("error: %v", err)
 		return
@@ -76,16 +89,21 @@ func (s *Stack) controlReindex(w http.ResponseWriter, next, install string) {
 }
 
 // RequestReindex asks the stack whose control socket is at path to update
-// its index to the artifact next, copies its progress to out, and returns
-// an error unless the update succeeded.
-func RequestReindex(path, next string, out io.Writer) error {
+// its index to the artifact next, whose SHA-256 must be pinned (zero:
+// none), copies its progress to out, and returns an error unless the
+// update succeeded.
+func RequestReindex(path, next string, pinned artifact.Digest, out io.Writer) error {
 	c := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
 	}}
-	resp, err := c.Post("http://stack/reindex", "text/plain", strings.NewReader(next))
+	body := next
+	if !pinned.IsZero() {
+		body += "\nsha256 " + pinned.String()
+	}
+	resp, err := c.Post("http://stack/reindex", "text/plain", strings.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("no stack answers at %s (%v): start one with `make run`", path, err)
 	}

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"fraudknn/artifact"
+	"fraudknn/internal/memlimit"
 )
 
 // Step is what replacing one API instance took, as the stack saw it.
@@ -35,22 +37,25 @@ type Roll struct {
 // the other one stopped meanwhile, nginx would have no live upstream.
 var Settle = 3 * time.Second
 
-// CheckArtifact checks the artifact at path as an API instance does
-// before it serves it (artifact.Open: header, checksums of every byte,
-// the index's contents), and that it fits in memory beside nothing else:
-// an instance holds the whole artifact, so it must be smaller than
-// memLimit (no check when memLimit is 0).
-func CheckArtifact(path string, memLimit int64) (artifact.Meta, error) {
-	a, err := artifact.Open(path)
+// CheckArtifact checks the artifact at path with the code cmd/indexer
+// -check runs, every check an API instance makes before it serves it
+// (artifact.Verify: header, checksums of every byte, the index's
+// contents, and its SHA-256 against pinned when not zero), and that an
+// instance with memLimit of memory (0: no check) can hold it and serve
+// connections beside it, as the instance plans its memory
+// (memlimit.New). It returns the artifact's metadata and digest.
+func CheckArtifact(path string, memLimit int64, pinned artifact.Digest) (artifact.Meta, artifact.Digest, error) {
+	a, err := artifact.Verify(path, pinned)
 	if err != nil {
-		return artifact.Meta{}, err
+		return artifact.Meta{}, artifact.Digest{}, err
 	}
 	defer a.Close()
-	if memLimit > 0 && a.Size >= memLimit {
-		return artifact.Meta{}, fmt.Errorf("artifact %s is %.1f MiB; an API instance may use %.1f MiB (its memory limit) and holds the whole artifact in memory",
-			path, float64(a.Size)/(1<<20), float64(memLimit)/(1<<20))
+	if memLimit > 0 {
+		if _, err := memlimit.New(memLimit, a.Size, 0, math.MaxInt); err != nil {
+			return artifact.Meta{}, artifact.Digest{}, fmt.Errorf("artifact %s: %w", path, err)
+		}
 	}
-	return a.Meta, nil
+	return a.Meta, a.SHA256, nil
 }
 
 // Reindex makes the API instances serve the artifact at next instead of
@@ -68,6 +73,14 @@ func CheckArtifact(path string, memLimit int64) (artifact.Meta, error) {
 // instance it replaced back on the old artifact and returns the error.
 // logf, when not nil, is told of every step.
 func (s *Stack) Reindex(next string, logf func(format string, args ...any)) (Roll, error) {
+	return s.ReindexPinned(next, artifact.Digest{}, logf)
+}
+
+// ReindexPinned is Reindex onto an artifact whose SHA-256 must be pinned
+// (zero: none). A stack started with a pinned digest (Config.Digest)
+// takes only pinned updates: the instances it restarts refuse any other
+// file, and so does the update, before it stops one.
+func (s *Stack) ReindexPinned(next string, pinned artifact.Digest, logf func(format string, args ...any)) (Roll, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -76,13 +89,18 @@ func (s *Stack) Reindex(next string, logf func(format string, args ...any)) (Rol
 	old := s.artifactPath()
 	roll := Roll{Old: old, New: next}
 	start := time.Now()
-	meta, err := CheckArtifact(next, s.limits[APIs[0]].Memory)
+	oldPin := s.pin()
+	if pinned.IsZero() && !oldPin.IsZero() {
+		return roll, fmt.Errorf("the new artifact is refused, nothing was changed, the stack serves %s as before: the stack serves a pinned artifact (sha256 %s), so an update must name the new one's digest (-digest, as cmd/indexer printed it)", old, oldPin)
+	}
+	meta, sum, err := CheckArtifact(next, s.limits[APIs[0]].Memory, pinned)
 	roll.Checked = time.Since(start)
 	if err != nil {
 		return roll, fmt.Errorf("the new artifact is refused, nothing was changed, the stack serves %s as before: %w", old, err)
 	}
-	logf("%s checked in %v (built from references with sha256 %x)", next, roll.Checked.Round(time.Millisecond), meta.Source[:8])
+	logf("%s checked in %v: sha256 %s%s (built from references with sha256 %x)", next, roll.Checked.Round(time.Millisecond), sum, pinNote(pinned), meta.Source[:8])
 	s.setArtifact(next)
+	s.setPin(pinned)
 	for i, name := range APIs {
 		step, err := s.replace(name, logf)
 		roll.Steps = append(roll.Steps, step)
@@ -91,6 +109,7 @@ func (s *Stack) Reindex(next string, logf func(format string, args ...any)) (Rol
 		}
 		logf("%s: %v; putting the replaced instances back on %s", name, err, old)
 		s.setArtifact(old)
+		s.setPin(oldPin)
 		for _, back := range APIs[:i+1] {
 			if _, berr := s.replace(back, logf); berr != nil {
 				return roll, fmt.Errorf("%s failed on %s (%v), and putting %s back on %s failed too: %w", name, next, err, back, old, berr)
@@ -185,6 +204,28 @@ func (s *Stack) artifactPath() string {
 	return s.cfg.Artifact
 }
 
+// pinNote says whether a digest was pinned, for the log.
+func pinNote(pinned artifact.Digest) string {
+	if pinned.IsZero() {
+		return ", not pinned"
+	}
+	return ", the pinned digest"
+}
+
+// pin returns the digest the instances are started with (-digest), zero
+// when none.
+func (s *Stack) pin() artifact.Digest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Digest
+}
+
+func (s *Stack) setPin(d artifact.Digest) {
+	s.mu.Lock()
+	s.cfg.Digest = d
+	s.mu.Unlock()
+}
+
 func (s *Stack) setArtifact(path string) {
 	s.mu.Lock()
 	s.cfg.Artifact = path
@@ -195,21 +236,29 @@ func (s *Stack) setArtifact(path string) {
 // after a Reindex onto a staged file (say build/index.next.fknn), it
 // moves that file to dest (the artifact the stack was started with),
 // keeping the replaced one as dest.prev, and points later restarts at
-// dest. The rename keeps the same file, so the running instances, which
+// dest; the digest records cmd/indexer wrote beside them
+// (artifact.DigestPath) move with them. Everything moves by link and
+// rename, never by writing into a file: the running instances, which
 // hold a copy or a mapping of it, are not affected.
 func (s *Stack) Install(path, dest string) error {
 	if path == dest {
 		return nil
 	}
 	prev := dest + ".prev"
-	os.Remove(prev)
-	if err := os.Link(dest, prev); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("keeping the replaced artifact as %s: %w", prev, err)
+	for _, p := range [][2]string{{dest, prev}, {artifact.DigestPath(dest), artifact.DigestPath(prev)}} {
+		os.Remove(p[1])
+		if err := os.Link(p[0], p[1]); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("keeping the replaced artifact as %s: %w", p[1], err)
+		}
 	}
 	if err := os.Rename(path, dest); err != nil {
 		return fmt.Errorf("moving %s to %s: %w; the stack serves %s", path, dest, err, path)
 	}
 	s.setArtifact(dest)
+	// The record of the replaced file must not stay beside the new one.
+	if err := os.Rename(artifact.DigestPath(path), artifact.DigestPath(dest)); err != nil {
+		os.Remove(artifact.DigestPath(dest))
+	}
 	return nil
 }
 

@@ -76,7 +76,8 @@ func startAPIs(t *testing.T, bin, art string) *Stack {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.MkdirAll(filepath.Join(dir, "sockets"), 0o755)
 	s := &Stack{Dir: dir, procs: map[string]*proc{}, exits: make(chan Exit, 16),
-		cfg: Config{API: bin, Artifact: art, APIArgs: []string{"-warm", "20"}, Log: log.New(io.Discard, "", 0)}}
+		cfg: Config{API: bin, Artifact: art, APIArgs: []string{"-warm", "20"}, Log: log.New(io.Discard, "", 0),
+			Operators: []string{"unix:" + filepath.Join(dir, "sockets", "api1-op.sock"), "unix:" + filepath.Join(dir, "sockets", "api2-op.sock")}}}
 	go func() {
 		for range s.exits {
 		}
@@ -100,10 +101,12 @@ func startAPIs(t *testing.T, bin, art string) *Stack {
 }
 
 // labels returns the labels of the neighbours instance name finds for
-// SPEC.md's first example, from its explain route.
+// SPEC.md's first example, from the explain route of its operator
+// listener.
 func labels(t *testing.T, s *Stack, name string) string {
 	t.Helper()
-	resp, err := unixClient(s.socket(name)).Post("http://api"+server.ExplainPath, "application/json", strings.NewReader(testenv.SpecLegit))
+	c, base := OperatorClient(s.Operator(name))
+	resp, err := c.Post(base+server.ExplainPath, "application/json", strings.NewReader(testenv.SpecLegit))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -263,7 +266,7 @@ func TestControlSocket(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.fknn")
 	os.WriteFile(corrupt, b[:len(b)-1], 0o644)
 	var out strings.Builder
-	if err := RequestReindex(sock, corrupt, &out); err == nil || !strings.Contains(out.String(), "error: the new artifact is refused") {
+	if err := RequestReindex(sock, corrupt, artifact.Digest{}, &out); err == nil || !strings.Contains(out.String(), "error: the new artifact is refused") {
 		t.Fatalf("a truncated artifact: %v\n%s", err, out.String())
 	}
 	if got := labels(t, s, "api2"); got != answer || s.Artifact() != oldPath {
@@ -271,7 +274,7 @@ func TestControlSocket(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := RequestReindex(sock, newPath, &out); err != nil || !strings.Contains(out.String(), "ok: every instance serves") {
+	if err := RequestReindex(sock, newPath, artifact.Digest{}, &out); err != nil || !strings.Contains(out.String(), "ok: every instance serves") {
 		t.Fatalf("a good artifact: %v\n%s", err, out.String())
 	}
 	t.Log(out.String())

@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"fraudknn/artifact"
 	"fraudknn/harness/internal/compose"
 )
 
@@ -33,13 +35,24 @@ type Config struct {
 	RunsDir   string // a run folder is made inside
 	Port      int    // where nginx listens (the config's 9999)
 	APIArgs   []string
+	// Digest, when not zero, is the artifact's pinned SHA-256: every API
+	// instance is started with -digest and refuses any other file, and
+	// an index update must name the new artifact's digest.
+	Digest artifact.Digest
 	// Balancer is "nginx" (the default when empty) or "fdpass": cmd/lb
 	// (the binary LB) in the nginx service's place and limits, handing
 	// whole connections to the APIs.
 	Balancer string
 	LB       string // the lb binary, for Balancer "fdpass"
-	Log      *log.Logger
+	// Operators are the operator listeners of api1 and api2 (cmd/api
+	// -operator: host:port or unix:/path); empty means DefaultOperators.
+	Operators []string
+	Log       *log.Logger
 }
+
+// DefaultOperators are the operator listeners of api1 and api2 in the
+// native stack: loopback only, where `make run` prints them.
+var DefaultOperators = []string{"127.0.0.1:9101", "127.0.0.1:9102"}
 
 // ComposeFile returns the compose file that describes a deployment with
 // the given balancer.
@@ -165,7 +178,10 @@ func Start(cfg Config) (*Stack, error) {
 
 	if cfg.Balancer == "fdpass" {
 		// The nginx service's slot: its name, cgroup and limits.
-		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket()); err != nil {
+		// Only the APIs, which run as this process's uid, may register,
+		// two at most; lb makes the socket's folder, mode 0700.
+		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket(),
+			"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", LBOperator); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -202,22 +218,54 @@ func (s *Stack) startBalancer(cg *Cgroup, prog string, args ...string) error {
 func (s *Stack) socket(name string) string { return filepath.Join(s.Dir, "sockets", name+".sock") }
 
 // apiArgs returns the command line of API instance name: its socket, and
-// a second socket for its metrics.
+// its operator listener.
 func (s *Stack) apiArgs(name string) []string {
-	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name),
-		"-metrics", "unix:" + filepath.Join(s.Dir, "sockets", name+"-metrics.sock")}
+	args := []string{"-artifact", s.artifactPath(), "-listen", "unix:" + s.socket(name), "-operator", s.Operator(name)}
 	if s.cfg.Balancer == "fdpass" {
 		args = append(args, "-fdpass", s.lbSocket())
+	}
+	if pin := s.pin(); !pin.IsZero() {
+		args = append(args, "-digest", pin.String())
 	}
 	return append(args, s.cfg.APIArgs...)
 }
 
-// lbSocket is where cmd/lb takes the APIs' registrations.
-func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "sockets", "lb.sock") }
+// Operator returns the operator listener of API instance name (cmd/api
+// -operator): GET /metrics, POST /fraud-score/explain, GET /ready.
+func (s *Stack) Operator(name string) string {
+	ops := s.cfg.Operators
+	if len(ops) == 0 {
+		ops = DefaultOperators
+	}
+	for i, api := range APIs {
+		if api == name && i < len(ops) {
+			return ops[i]
+		}
+	}
+	return ""
+}
 
-// Metrics returns the Prometheus metrics of API instance name.
+// OperatorClient returns a client for the operator listener at addr
+// (host:port or unix:/path) and the base URL to give it.
+func OperatorClient(addr string) (*http.Client, string) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return unixClient(path), "http://api"
+	}
+	return &http.Client{Timeout: time.Second}, "http://" + addr
+}
+
+// lbSocket is where cmd/lb takes the APIs' registrations: in a folder of
+// its own, which only the APIs' uid may enter (cmd/lb makes it so).
+func (s *Stack) lbSocket() string { return filepath.Join(s.Dir, "lb", "lb.sock") }
+
+// LBOperator is where cmd/lb serves its metrics in the native stack.
+const LBOperator = "127.0.0.1:9103"
+
+// Metrics returns the Prometheus metrics of API instance name, from its
+// operator listener.
 func (s *Stack) Metrics(name string) (string, error) {
-	resp, err := unixClient(filepath.Join(s.Dir, "sockets", name+"-metrics.sock")).Get("http://api/metrics")
+	c, base := OperatorClient(s.Operator(name))
+	resp, err := c.Get(base + "/metrics")
 	if err != nil {
 		return "", err
 	}
@@ -409,6 +457,7 @@ func (s *Stack) Stop() error {
 		os.Remove(filepath.Join(CgroupRoot, ctl, s.cgroupID))
 	}
 	os.RemoveAll(filepath.Join(s.Dir, "sockets"))
+	os.RemoveAll(filepath.Dir(s.lbSocket()))
 	return errors.Join(errs...)
 }
 
