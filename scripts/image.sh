@@ -49,6 +49,19 @@ for arch in "${arches[@]}"; do
   got=$(docker image inspect -f '{{.Os}}/{{.Architecture}}' "$image-$arch")
   [ "$got" = "linux/$arch" ] || { echo "image: $image-$arch was built as $got, not linux/$arch" >&2; exit 1; }
 done
+# The same file on both, checked: the arm64 build of cmd/indexer checks
+# the artifact as an arm64 API would before serving it (layout, CRCs,
+# the pinned digest), under qemu-aarch64 when this machine is not arm64.
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $GO build -o build/image/indexer-arm64 ./cmd/indexer
+runner=()
+[ "$(uname -m)" = aarch64 ] || runner=(qemu-aarch64)
+if [ ${#runner[@]} -eq 0 ] || command -v qemu-aarch64 >/dev/null 2>&1; then
+  "${runner[@]}" build/image/indexer-arm64 -check "$artifact" -digest "$digest" | sed 's/^/image: arm64 indexer -check: /' ||
+    { echo "image: the arm64 indexer refuses $artifact: the arm64 image would not serve it" >&2; exit 1; }
+  echo "image: the arm64 build checked $artifact as an arm64 API would (${runner[*]:-natively}): the same file serves both"
+else
+  echo "image: qemu-aarch64 is missing (Debian's qemu-user), so the artifact was not checked by an arm64 build here"
+fi
 host=$($GO env GOHOSTARCH)
 docker tag "$image-$host" "$image"
 echo "image: built $image-amd64 and $image-arm64 (linux/amd64 and linux/arm64, one artifact, SHA-256 $digest); $image is the $host one"

@@ -105,7 +105,7 @@ func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
 		{"API on TCP", "docker-compose.yml", "unix:/sockets/api1.sock", "0.0.0.0:8080", "", "", "Unix socket"},
 		{"nginx at a socket no API creates", "docker-compose.yml", "", "", "unix:/sockets/api2.sock", "unix:/sockets/api3.sock", "no API creates"},
 		{"fdpass: socket volume missing from api2", "docker-compose.fdpass.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
-		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/lb.sock"`, `"-control", "/sockets/lb2.sock"`, "", "", "no balancer creates"},
+		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/control/lb.sock"`, `"-control", "/sockets/control/lb2.sock"`, "", "", "no balancer creates"},
 	}
 	for _, c := range cases {
 		path, err := WriteVariant("../../../"+c.file, t.TempDir(), Edit{c.from, c.to}, Edit{c.confFrom, c.confTo})

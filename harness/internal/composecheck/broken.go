@@ -39,7 +39,7 @@ func BrokenVariants(b string) []Broken {
 				Static: "the budget is", Engine: "the limits the engine applies sum to"},
 			noVolume,
 			{Name: "lb's control socket renamed (the APIs register at a socket nobody creates)",
-				Compose: compose.Edit{From: `"-control", "/sockets/lb.sock"`, To: `"-control", "/sockets/lb2.sock"`},
+				Compose: compose.Edit{From: `"-control", "/sockets/control/lb.sock"`, To: `"-control", "/sockets/control/lb2.sock"`},
 				Static:  "no balancer creates", Engine: "the balancer created no such socket"},
 			keepsCaps,
 			routeOut,

@@ -60,6 +60,7 @@ type Report struct {
 	Restart       string
 	Hardening     []Hardening // per service, as read back
 	Firewall      string      // whether the engine enforces internal networks
+	Digest        string      // the artifact's SHA-256 the APIs serve, as .env pins it
 	killRate      int
 }
 
@@ -88,6 +89,9 @@ func (r *Report) Line(file string) string {
 	if r.Balancer == "lb" {
 		s += fmt.Sprintf(" (behind lb the requests on the dead instance's connections fail: up to %d allowed)", k6MaxVUs)
 	}
+	if r.Digest != "" {
+		s += fmt.Sprintf("; /metrics and explain 404 through 9999, served on the internal network; artifact %.12s… as .env pins", r.Digest)
+	}
 	if r.StandIn != "" {
 		s += "; nginx: " + r.StandIn
 	}
@@ -97,9 +101,11 @@ func (r *Report) Line(file string) string {
 // check is one run of Run.
 type check struct {
 	Config
-	p      Project
-	f      *compose.File
-	report *Report
+	p           Project
+	f           *compose.File
+	report      *Report
+	readyWithin time.Duration // how long port 9999 may take to answer /ready (0: 90 s)
+	payloads    int           // how many payloads the emulated run replays
 }
 
 // Run checks cfg.File and leaves nothing running, whatever happens.
@@ -142,6 +148,7 @@ func (c *check) run() error {
 		{"limits as the engine applies them", c.limits},
 		{"the sockets where the balancer looks for them", c.sockets},
 		{"every shared payload through port 9999", c.replayAll},
+		{"the operator routes: 404 through port 9999, served on the internal network", c.operatorRoutes},
 		{"the k6 lane", c.lane},
 		{"api1 killed under load", c.kill},
 		{"each API restarted while the balancer runs, then serving alone", c.restarts},
@@ -270,7 +277,11 @@ func (r *Report) HardeningLines(file, project string) []string {
 // waitReady waits for /ready on port 9999; on time-out it says what each
 // service logged last.
 func (c *check) waitReady() error {
-	deadline := time.Now().Add(90 * time.Second)
+	within := c.readyWithin
+	if within == 0 {
+		within = 90 * time.Second
+	}
+	deadline := time.Now().Add(within)
 	for !loadtest.Ready(URL) {
 		if time.Now().After(deadline) {
 			var logs []string
@@ -278,7 +289,7 @@ func (c *check) waitReady() error {
 				logs = append(logs, name+": "+c.p.LastLog(name, 3))
 			}
 			slices.Sort(logs)
-			return fmt.Errorf("port 9999 does not answer /ready after 90 s; the services logged: %s", strings.Join(logs, "; "))
+			return fmt.Errorf("port 9999 does not answer /ready after %v; the services logged: %s", within, strings.Join(logs, "; "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -345,7 +356,6 @@ func (c *check) sockets() error {
 		}
 		present = append(present, sock)
 	}
-	src, _, _ := b.MountAt(path.Dir(c.f.APISocket("api1")))
 	switch c.report.Balancer {
 	case "nginx":
 		conf, err := os.ReadFile(c.f.NginxConf(c.File))
@@ -360,7 +370,11 @@ func (c *check) sockets() error {
 	case "lb":
 		for _, api := range c.apis() {
 			reg := fdpassOf(c.f, api)
-			st, err := os.Lstat(filepath.Join(src, path.Base(reg)))
+			host, ok := b.HostPath(reg)
+			if !ok {
+				return fmt.Errorf("%s registers at %s (-fdpass), in no volume the balancer mounts", api, reg)
+			}
+			st, err := os.Lstat(host)
 			if err != nil || st.Mode()&os.ModeSocket == 0 {
 				return fmt.Errorf("%s registers at %s (-fdpass), but the balancer created no such socket (it listens at %s, -control)", api, reg, c.f.ControlSocket())
 			}
