@@ -80,8 +80,9 @@ func main() {
 		lines = append(lines, r.Line(file))
 		lines = append(lines, r.HardeningLines(file, c.Project)...)
 		if *arm64 > 0 && file == flag.Arg(0) {
-			c.Dir = filepath.Join(c.Dir, "arm64")
-			a, err := composecheck.RunArm64(c, *arm64)
+			ac := c
+			ac.Dir = filepath.Join(c.Dir, "arm64")
+			a, err := composecheck.RunArm64(ac, *arm64)
 			if err != nil {
 				failed = true
 				lines = append(lines, fmt.Sprintf("compose-check %s arm64: FAILED: %v", file, err))

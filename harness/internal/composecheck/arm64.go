@@ -107,6 +107,7 @@ func RunArm64(cfg Config, n int) (*Arm64Report, error) {
 }
 
 func (c *check) arm64(r *Arm64Report) error {
+	c.Log.Printf("%s: the APIs from the arm64 image under emulation", c.File)
 	start := time.Now()
 	if _, err := c.p.Compose("up", "-d"); err != nil {
 		return err
@@ -115,7 +116,7 @@ func (c *check) arm64(r *Arm64Report) error {
 		return err
 	}
 	r.Ready = time.Since(start)
-	if err := c.hardening(); err != nil {
+	if err := c.hardening(true); err != nil {
 		return err
 	}
 	r.Hardening, r.Firewall = c.report.Hardening, c.report.Firewall

@@ -143,8 +143,9 @@ func (c *check) run() error {
 		name string
 		do   func() error
 	}{
-		{"start-up on a brand-new volume, the balancer before the APIs' sockets exist, then api2, then api1; the hardening read back", c.balancerFirst},
+		{"start-up on a brand-new volume, the balancer before the APIs' sockets exist, then api2, then api1", c.balancerFirst},
 		{"start-up in compose's order on a brand-new volume", c.composeOrder},
+		{"the hardening of every running service, read back", func() error { return c.hardening(true) }},
 		{"limits as the engine applies them", c.limits},
 		{"the sockets where the balancer looks for them", c.sockets},
 		{"every shared payload through port 9999", c.replayAll},
@@ -166,7 +167,8 @@ func (c *check) apis() []string { return []string{"api1", "api2"} }
 
 // balancerFirst starts the balancer alone on a volume that does not exist
 // yet, checks it keeps running without any API socket, then starts api2
-// and api1 and waits for port 9999; then takes it all down.
+// and api1, judges every service's hardening as the engine was told it,
+// and waits for port 9999; then takes it all down.
 func (c *check) balancerFirst() error {
 	vol := c.p.Name + "_" + c.volume()
 	if _, err := Docker("volume", "inspect", vol); err == nil {
@@ -185,9 +187,9 @@ func (c *check) balancerFirst() error {
 			return err
 		}
 	}
-	// Read before anything depends on it working: a service that runs
-	// but is not confined is refused for that, not for what follows.
-	if err := c.hardening(); err != nil {
+	// Read before anything depends on it working: a service that is not
+	// confined is refused for that, not for what follows from it.
+	if err := c.hardening(false); err != nil {
 		return err
 	}
 	if err := c.sockets(); err != nil {
@@ -234,22 +236,29 @@ func (c *check) standIn() error {
 }
 
 // hardening reads every service's confinement back (hardening.go) and
-// fails naming each shortfall.
-func (c *check) hardening() error {
-	c.report.Hardening = nil
-	c.report.Firewall = engineFirewall()
+// fails naming each shortfall. Strict, every service must be running and
+// its processes are read; otherwise (at start-up, before anything depends
+// on the services working) a service that is not running is judged by
+// what the engine was told, and why it does not run is left to the steps
+// that need it.
+func (c *check) hardening(strict bool) error {
+	var read []Hardening
 	var bad []string
+	firewall := engineFirewall()
 	for _, name := range c.services() {
-		h, err := c.p.readHardening(name)
+		h, err := c.p.readHardening(name, strict)
 		if err != nil {
 			return err
 		}
-		c.report.Hardening = append(c.report.Hardening, h)
-		c.Log.Printf("%s: %s", c.File, h.Line(c.p.Name, c.report.Firewall))
+		read = append(read, h)
+		c.Log.Printf("%s: %s", c.File, h.Line(c.p.Name, firewall))
 		bad = append(bad, h.Problems(name == c.report.Balancer)...)
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("hardening missing: %s", strings.Join(bad, "; "))
+	}
+	if strict {
+		c.report.Hardening, c.report.Firewall = read, firewall
 	}
 	return nil
 }

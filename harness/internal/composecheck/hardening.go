@@ -39,13 +39,16 @@ type Network struct {
 	Gateway  string // the container's default route on it ("" when none)
 }
 
-// readHardening reads service name's container back.
-func (p Project) readHardening(name string) (Hardening, error) {
+// readHardening reads service name's container back. A container that
+// is not running has no processes to read: strict makes that an error;
+// otherwise only what the engine was told is read (Procs stays 0).
+func (p Project) readHardening(name string, strict bool) (Hardening, error) {
 	ct, err := p.Service(name)
 	if err != nil {
 		return Hardening{}, err
 	}
-	if !ct.State.Running || ct.State.Pid == 0 {
+	running := ct.State.Running && ct.State.Pid != 0
+	if !running && strict {
 		return Hardening{}, fmt.Errorf("%s is not running (%s), so its processes cannot be read; its log: %s", name, ct.State.Status, p.LastLog(name, 3))
 	}
 	h := Hardening{Service: name, User: ct.Config.User, ReadOnly: ct.HostConfig.ReadonlyRootfs,
@@ -62,6 +65,12 @@ func (p Project) readHardening(name string) (Hardening, error) {
 		}
 	}
 	slices.Sort(h.Published)
+	if !running {
+		for netName := range ct.NetworkSettings.Networks {
+			h.Networks = append(h.Networks, Network{Name: netName, Internal: internal(netName)})
+		}
+		return h, nil
+	}
 	for _, pid := range append([]int{ct.State.Pid}, children(ct.State.Pid)...) {
 		st, err := procStatus(pid)
 		if err != nil {
@@ -82,14 +91,16 @@ func (p Project) readHardening(name string) (Hardening, error) {
 		return Hardening{}, fmt.Errorf("%s: %w", name, err)
 	}
 	for netName := range ct.NetworkSettings.Networks {
-		out, err := Docker("network", "inspect", "-f", "{{.Internal}}", netName)
-		if err != nil {
-			return Hardening{}, err
-		}
-		h.Networks = append(h.Networks, Network{Name: netName, Internal: strings.TrimSpace(out) == "true", Gateway: gateway})
+		h.Networks = append(h.Networks, Network{Name: netName, Internal: internal(netName), Gateway: gateway})
 	}
 	slices.SortFunc(h.Networks, func(a, b Network) int { return strings.Compare(a.Name, b.Name) })
 	return h, nil
+}
+
+// internal reports whether the engine keeps network name internal.
+func internal(name string) bool {
+	out, err := Docker("network", "inspect", "-f", "{{.Internal}}", name)
+	return err == nil && strings.TrimSpace(out) == "true"
 }
 
 // Problems returns every way h falls short: all capabilities dropped
