@@ -12,22 +12,23 @@ import (
 	"strings"
 	"testing"
 
-	"fraudknn/internal/hugemem"
+	"fraudknn/artifact/hugemem"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // testIndex builds a small random index with clusters of uneven sizes.
 func testIndex(t testing.TB, n, k int) *knn.Index {
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
-	vecs := make([]int16, n*knn.Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := 0; i < n; i++ {
-		for d := 0; d < knn.Dims; d++ {
-			vecs[i*knn.Dims+d] = int16(rng.IntN(knn.MaxValue + 1))
+		for d := 0; d < vector.Dims; d++ {
+			vecs[i*vector.Dims+d] = int16(rng.IntN(vector.MaxValue + 1))
 		}
 		if rng.IntN(3) == 0 {
-			vecs[i*knn.Dims+5], vecs[i*knn.Dims+6] = -knn.MaxValue, -knn.MaxValue
+			vecs[i*vector.Dims+5], vecs[i*vector.Dims+6] = -vector.MaxValue, -vector.MaxValue
 		}
 		labels[i] = uint8(rng.IntN(2))
 		assign[i] = uint32(rng.IntN(k) * rng.IntN(k) / k) // skewed sizes
@@ -59,7 +60,7 @@ func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
 var openers = []struct {
 	name string
 	open func(string) (*Artifact, error)
-}{{"Open", Open}, {"Load", Load}}
+}{{"Map", Map}, {"CopyToHugePages", CopyToHugePages}}
 
 func TestRoundTrip(t *testing.T) {
 	ix := testIndex(t, 1000, 9)
@@ -91,10 +92,10 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 	var r1, r2 knn.Result
 	vecs := ix.Tables().Vecs
 	for i := 0; i < 50; i++ {
-		var q [knn.Dims]int16
+		var q [vector.Dims]int16
 		copy(q[:], vecs[i*3:])
 		for d := range q {
-			q[d] = int16(min(max(int(q[d]), 0), knn.MaxValue))
+			q[d] = int16(min(max(int(q[d]), 0), vector.MaxValue))
 		}
 		s1.Search(&q, &r1)
 		s2.Search(&q, &r2)
@@ -110,7 +111,7 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 // TestLoadIsReadOnly writes into the loaded copy: the write must fault.
 func TestLoadIsReadOnly(t *testing.T) {
 	path, _ := writeTemp(t, testIndex(t, 300, 3))
-	a, err := Load(path)
+	a, err := CopyToHugePages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +166,11 @@ func TestOpenRefusesDamage(t *testing.T) {
 		{"data bit flip", false, func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }, "data checksum"},
 		{"other dimension count", true, func(b []byte) []byte { le.PutUint32(b[offDims:], 15); return b }, "15 dimensions"},
 		{"misaligned section", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secLabels:], le.Uint64(b[offSections+16*secLabels:])+1)
+			le.PutUint64(b[offSections+16*sectionOf(t, "labels"):], le.Uint64(b[offSections+16*sectionOf(t, "labels"):])+1)
 			return b
 		}, "misaligned"},
 		{"section past the end", true, func(b []byte) []byte {
-			le.PutUint64(b[offSections+16*secBoxMax+8:], 1<<40)
+			le.PutUint64(b[offSections+16*sectionOf(t, "box maxima")+8:], 1<<40)
 			return b
 		}, "past the end"},
 		{"wrong N", true, func(b []byte) []byte { le.PutUint32(b[offN:], 499); return b }, "need"},
@@ -196,7 +197,7 @@ func TestOpenRefusesDamage(t *testing.T) {
 }
 
 // TestOpenRefusesBadContents writes an index whose contents break an
-// invariant, with valid checksums: Open must still refuse it. The damage
+// invariant, with valid checksums: Map must still refuse it. The damage
 // is done through the slices Tables shares with the index, which its
 // documentation forbids to anything but a test of this kind.
 func TestOpenRefusesBadContents(t *testing.T) {
@@ -205,7 +206,7 @@ func TestOpenRefusesBadContents(t *testing.T) {
 		f    func(t knn.Tables)
 	}{
 		{"outside the cluster's box", func(t knn.Tables) { t.BoxMin[0] = t.BoxMax[0] + 1 }},
-		{"outside its leaf's box", func(t knn.Tables) { t.LeafBoxes[0] = t.LeafBoxes[int(t.LeafStart[1])*knn.Dims] + 1 }},
+		{"outside its leaf's box", func(t knn.Tables) { t.LeafBoxes[0] = t.LeafBoxes[int(t.LeafStart[1])*vector.Dims] + 1 }},
 		{"not inside its region's", func(t knn.Tables) { t.RegionMin[0] = t.BoxMin[0] + 1 }},
 	}
 	for _, c := range damage {
@@ -216,9 +217,9 @@ func TestOpenRefusesBadContents(t *testing.T) {
 		if _, err := Write(path, ix, Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		if a, err := Open(path); err == nil {
+		if a, err := Map(path); err == nil {
 			a.Close()
-			t.Errorf("Open accepted an index with a member %s", want)
+			t.Errorf("Map accepted an index with a member %s", want)
 		} else if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -239,4 +240,16 @@ func TestWriteFailsCleanly(t *testing.T) {
 	if string(b) != "old contents" || len(entries) != 1 {
 		t.Fatalf("a failed Write changed the directory: %d entries, old file now %q", len(entries), b)
 	}
+}
+
+// sectionOf returns the index of the section that holds knn's table of
+// the given name.
+func sectionOf(tb testing.TB, name string) int {
+	for i, t := range knn.TableList() {
+		if t.Name == name {
+			return i
+		}
+	}
+	tb.Fatalf("knn has no table named %q", name)
+	return -1
 }

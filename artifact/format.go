@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // Magic opens every artifact file.
@@ -25,29 +26,8 @@ const HeaderSize = 384
 // Align is the alignment of every section's offset in the file.
 const Align = 64
 
-// The sections, in file order.
-const (
-	secVectors         = iota // int16, PadStart[K]·Dims: per-cluster SoA blocks
-	secLabels                 // uint8, N
-	secPositions              // uint32, N
-	secStart                  // uint32, K+1
-	secPadStart               // uint32, K+1
-	secCentroids              // float32, Dims·RegionSize·regions
-	secBoxMin                 // int16, Dims·RegionSize·regions
-	secBoxMax                 // int16, Dims·RegionSize·regions
-	secLeafStart              // uint32, K+1
-	secLeafBoxes              // int16, LeafStart[K]·2·Dims
-	secRegionCentroids        // float32, Dims·rp
-	secRegionMin              // int16, Dims·rp
-	secRegionMax              // int16, Dims·rp
-	numSections
-)
-
-var sectionNames = [numSections]string{"vectors", "labels", "positions", "cluster starts", "padded cluster starts", "centroids", "box minima", "box maxima", "leaf starts", "leaf boxes", "region centroids", "region minima", "region maxima"}
-
-// dataDependent marks the sections whose length follows from the data
-// (padded sizes), not from N and K alone: knn.New checks them.
-var dataDependent = [numSections]bool{secVectors: true, secLeafBoxes: true}
+// The sections are knn's tables, in the order knn.TableList gives.
+const numSections = knn.NumTables
 
 // Header field offsets.
 const (
@@ -92,29 +72,26 @@ type header struct {
 	dataCRC  uint32
 }
 
-// regionAlign is the multiple the region tables' rows are padded to
-// (knn's centroid kernels work on 64 columns at a time).
-const regionAlign = 64
-
 // sectionLengths returns the byte length of every section for an index of
-// n vectors, k clusters, padN padded vector slots and leafN leaf slots.
-func sectionLengths(n, k, padN, leafN int) [numSections]uint64 {
+// n vectors in k clusters, as knn's table list gives it, with 0 for the
+// sections whose length only the data tells (knn.Table.Row).
+func sectionLengths(n, k int) [numSections]uint64 {
 	var l [numSections]uint64
-	l[secVectors] = uint64(padN) * knn.Dims * 2
-	l[secLabels] = uint64(n)
-	l[secPositions] = uint64(n) * 4
-	l[secStart] = uint64(k+1) * 4
-	l[secPadStart] = uint64(k+1) * 4
-	regions := uint64(k+knn.RegionSize-1) / knn.RegionSize
-	rp := (regions + regionAlign - 1) / regionAlign * regionAlign
-	l[secCentroids] = regions * knn.RegionSize * knn.Dims * 4
-	l[secBoxMin] = regions * knn.RegionSize * knn.Dims * 2
-	l[secBoxMax] = regions * knn.RegionSize * knn.Dims * 2
-	l[secLeafStart] = uint64(k+1) * 4
-	l[secLeafBoxes] = uint64(leafN) * 2 * knn.Dims * 2
-	l[secRegionCentroids] = rp * knn.Dims * 4
-	l[secRegionMin] = rp * knn.Dims * 2
-	l[secRegionMax] = rp * knn.Dims * 2
+	for i := range knn.TableList() {
+		tb := &knn.TableList()[i]
+		if elems, fixed := tb.Len(n, k); fixed {
+			l[i] = uint64(elems) * uint64(tb.Size)
+		}
+	}
+	return l
+}
+
+// tableLengths returns the byte length of every table of t.
+func tableLengths(t *knn.Tables) [numSections]uint64 {
+	var l [numSections]uint64
+	for i := range knn.TableList() {
+		l[i] = uint64(len(tableBytes(knn.TableList()[i].Slice(t))))
+	}
 	return l
 }
 
@@ -141,9 +118,9 @@ func (h *header) encode() []byte {
 	le.PutUint32(b[offHeaderSize:], HeaderSize)
 	le.PutUint64(b[offFileSize:], h.fileSize)
 	le.PutUint32(b[offN:], uint32(h.n))
-	le.PutUint32(b[offDims:], knn.Dims)
+	le.PutUint32(b[offDims:], vector.Dims)
 	le.PutUint32(b[offK:], uint32(h.k))
-	le.PutUint32(b[offScale:], knn.Scale)
+	le.PutUint32(b[offScale:], vector.Scale)
 	le.PutUint32(b[offGroup:], knn.Group)
 	le.PutUint32(b[offLeaf:], knn.Leaf)
 	le.PutUint32(b[offRegion:], knn.RegionSize)
@@ -193,11 +170,11 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	if h.fileSize != size {
 		return nil, fmt.Errorf("header says the file is %d bytes but it is %d: it is truncated or was damaged in copying", h.fileSize, size)
 	}
-	if d := le.Uint32(b[offDims:]); d != knn.Dims {
-		return nil, fmt.Errorf("artifact has %d dimensions; this build searches %d", d, knn.Dims)
+	if d := le.Uint32(b[offDims:]); d != vector.Dims {
+		return nil, fmt.Errorf("artifact has %d dimensions; this build searches %d", d, vector.Dims)
 	}
-	if s := le.Uint32(b[offScale:]); s != knn.Scale {
-		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, knn.Scale)
+	if s := le.Uint32(b[offScale:]); s != vector.Scale {
+		return nil, fmt.Errorf("artifact has scale %d; this build uses %d", s, vector.Scale)
 	}
 	if g := le.Uint32(b[offGroup:]); g != knn.Group {
 		return nil, fmt.Errorf("artifact pads clusters to %d vectors; this build needs %d", g, knn.Group)
@@ -215,20 +192,21 @@ func decodeHeader(b []byte, size uint64) (*header, error) {
 	for i := range h.sections {
 		s := section{le.Uint64(b[offSections+16*i:]), le.Uint64(b[offSections+16*i+8:])}
 		if s.off%Align != 0 || s.off < prevEnd || s.off > size || s.len > size-s.off {
-			return nil, fmt.Errorf("%s section [%d, +%d) is misaligned, overlaps another or runs past the end of the %d-byte file", sectionNames[i], s.off, s.len, size)
+			return nil, fmt.Errorf("%s section [%d, +%d) is misaligned, overlaps another or runs past the end of the %d-byte file", knn.TableList()[i].Name, s.off, s.len, size)
 		}
 		h.sections[i] = s
 		prevEnd = s.off + s.len
 	}
 	// Most lengths follow from N and K; the others from the padded sizes,
-	// which Open checks once it can read them.
-	want := sectionLengths(h.n, h.k, 0, 0)
+	// which knn.New checks once it can read them.
+	want := sectionLengths(h.n, h.k)
 	for i, s := range h.sections {
-		if dataDependent[i] && s.len%(knn.Dims*2) != 0 {
-			return nil, fmt.Errorf("%s section is %d bytes, not a whole number of %d-coordinate rows", sectionNames[i], s.len, knn.Dims)
+		tb := &knn.TableList()[i]
+		if row := uint64(tb.Row * tb.Size); row != 0 && s.len%row != 0 {
+			return nil, fmt.Errorf("%s section is %d bytes, not a whole number of %d-coordinate rows", tb.Name, s.len, tb.Row)
 		}
-		if !dataDependent[i] && s.len != want[i] {
-			return nil, fmt.Errorf("%s section is %d bytes; %d vectors in %d clusters need %d", sectionNames[i], s.len, h.n, h.k, want[i])
+		if tb.Row == 0 && s.len != want[i] {
+			return nil, fmt.Errorf("%s section is %d bytes; %d vectors in %d clusters need %d", tb.Name, s.len, h.n, h.k, want[i])
 		}
 	}
 	return h, nil
@@ -259,4 +237,37 @@ func view[T int16 | uint32 | float32 | uint8](b []byte) []T {
 		return nil
 	}
 	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
+}
+
+// tableBytes views a table of knn.Tables, as knn.Table.Slice gives it, as
+// its bytes.
+func tableBytes(p any) []byte {
+	switch p := p.(type) {
+	case *[]int16:
+		return asBytes(*p)
+	case *[]uint8:
+		return asBytes(*p)
+	case *[]uint32:
+		return asBytes(*p)
+	case *[]float32:
+		return asBytes(*p)
+	}
+	panic(fmt.Sprintf("artifact: BUG: knn has a table of type %T", p))
+}
+
+// setTable points a table of knn.Tables, as knn.Table.Slice gives it, at
+// the bytes b.
+func setTable(p any, b []byte) {
+	switch p := p.(type) {
+	case *[]int16:
+		*p = view[int16](b)
+	case *[]uint8:
+		*p = view[uint8](b)
+	case *[]uint32:
+		*p = view[uint32](b)
+	case *[]float32:
+		*p = view[float32](b)
+	default:
+		panic(fmt.Sprintf("artifact: BUG: knn has a table of type %T", p))
+	}
 }

@@ -37,24 +37,7 @@ func write(path string, ix *knn.Index, meta Meta) (size int64, sum Digest, err e
 	}
 	t := ix.Tables()
 	h := &header{n: t.N, k: t.K, meta: meta}
-	h.sections, h.fileSize = layout(sectionLengths(t.N, t.K, int(t.PadStart[t.K]), int(t.LeafStart[t.K])))
-	data := [numSections][]byte{
-		secVectors:   asBytes(t.Vecs),
-		secLabels:    asBytes(t.Labels),
-		secPositions: asBytes(t.Pos),
-		secStart:     asBytes(t.Start),
-		secPadStart:  asBytes(t.PadStart),
-		secCentroids: asBytes(t.Centroids),
-		secBoxMin:    asBytes(t.BoxMin),
-		secBoxMax:    asBytes(t.BoxMax),
-		secLeafStart: asBytes(t.LeafStart),
-		secLeafBoxes: asBytes(t.LeafBoxes),
-
-		secRegionCentroids: asBytes(t.RegionCentroids),
-		secRegionMin:       asBytes(t.RegionMin),
-		secRegionMax:       asBytes(t.RegionMax),
-	}
-
+	h.sections, h.fileSize = layout(tableLengths(&t))
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -78,13 +61,10 @@ func write(path string, ix *knn.Index, meta Meta) (size int64, sum Digest, err e
 	}
 	w.n = HeaderSize
 	for i, s := range h.sections {
-		if uint64(len(data[i])) != s.len {
-			return 0, sum, fmt.Errorf("artifact: BUG: %s section is %d bytes, layout says %d", sectionNames[i], len(data[i]), s.len)
-		}
 		if _, err = w.Write(make([]byte, s.off-w.n)); err != nil {
 			return 0, sum, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
 		}
-		if _, err = w.Write(data[i]); err != nil {
+		if _, err = w.Write(tableBytes(knn.TableList()[i].Slice(&t))); err != nil {
 			return 0, sum, fmt.Errorf("artifact: writing %s: %w", f.Name(), err)
 		}
 	}

@@ -16,12 +16,12 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	"fraudknn/vector"
 )
 
-const (
-	dims  = 14 // coordinates of a vector
-	group = 16 // int16 lanes of a 256-bit register
-)
+// group is the number of int16 lanes of a 256-bit register.
+const group = 16
 
 func main() {
 	ConstraintExpr("gc,!purego")
@@ -54,7 +54,7 @@ func squaredDistances16(diff func(d int) VecVirtual, partial func(accLo, accHi V
 	accLo, accHi := YMM(), YMM()
 	VPXOR(accLo, accLo, accLo)
 	VPXOR(accHi, accHi, accHi)
-	for d := 0; d < dims; d += 2 {
+	for d := 0; d < vector.Dims; d += 2 {
 		a, b := diff(d), diff(d+1)
 		lo, hi := YMM(), YMM()
 		VPUNPCKLWD(b, a, lo) // a0 b0 a1 b1 … per half
@@ -63,7 +63,7 @@ func squaredDistances16(diff func(d int) VecVirtual, partial func(accLo, accHi V
 		VPMADDWD(hi, hi, hi)
 		VPADDD(lo, accLo, accLo)
 		VPADDD(hi, accHi, accHi)
-		if partial != nil && d+2 < dims {
+		if partial != nil && d+2 < vector.Dims {
 			partial(accLo, accHi)
 		}
 	}
@@ -271,7 +271,7 @@ func centroidDists() {
 		acc[u] = YMM()
 		VXORPS(acc[u], acc[u], acc[u])
 	}
-	for d := 0; d < dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		if d > 0 {
 			ADDQ(rowBytes, row)
 		}

@@ -3,11 +3,12 @@ package knn_test
 import (
 	"testing"
 
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/internal/testenv/realartifact"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -79,17 +80,17 @@ func BenchmarkColdCacheSearch(b *testing.B) {
 
 // artifactQueries returns the real artifact's index and the shared
 // payloads' vectors, or skips without them.
-func artifactQueries(b *testing.B) (*knn.Index, [][knn.Dims]int16) {
+func artifactQueries(b *testing.B) (*knn.Index, [][vector.Dims]int16) {
 	b.Helper()
 	a := realartifact.Load(b)
-	p, err := dataset.LoadPayloads(testenv.DataFile(b, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(b, "test-data.json.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	queries := make([][knn.Dims]int16, 0, len(p.Entries))
+	queries := make([][vector.Dims]int16, 0, len(p.Entries))
 	for _, e := range p.Entries {
 		if v, err := vectorize.Vectorize(e.Request); err == nil {
-			queries = append(queries, [knn.Dims]int16(v))
+			queries = append(queries, [vector.Dims]int16(v))
 		}
 	}
 	return a.Index, queries

@@ -1,5 +1,7 @@
 package knn
 
+import "fraudknn/vector"
+
 // RequiredWork counts what any search that prunes with this index's boxes
 // must scan to prove that w is the k-th distance from q: the clusters
 // whose box bound is ≤ w, the leaves of those clusters whose own bound is
@@ -7,10 +9,10 @@ package knn
 // reading something finer than the index holds.) Benchmarks compare it
 // with what Search scanned: the gap is the cost of not knowing w in
 // advance. It computes every bound in scalar Go, for measurements only.
-func RequiredWork(ix *Index, q *[Dims]int16, w uint32) (clusters, leaves, vectors int) {
+func RequiredWork(ix *Index, q *[vector.Dims]int16, w uint32) (clusters, leaves, vectors int) {
 	for c := range ix.t.K {
 		g, j := c/RegionSize, c%RegionSize
-		at := func(d int) int { return g*RegionSize*Dims + d*RegionSize + j }
+		at := func(d int) int { return g*RegionSize*vector.Dims + d*RegionSize + j }
 		if boxBound(q, func(d int) (int16, int16) { return ix.t.BoxMin[at(d)], ix.t.BoxMax[at(d)] }) > w {
 			continue
 		}
@@ -35,7 +37,7 @@ func RequiredWork(ix *Index, q *[Dims]int16, w uint32) (clusters, leaves, vector
 
 // boxBound is the exact lower bound of the squared distance from q to any
 // point of a box, whose side d is box(d).
-func boxBound(q *[Dims]int16, box func(d int) (lo, hi int16)) uint32 {
+func boxBound(q *[vector.Dims]int16, box func(d int) (lo, hi int16)) uint32 {
 	var sum uint32
 	for d, v := range q {
 		lo, hi := box(d)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"fraudknn/vector"
 )
 
 // The fuzz targets turn arbitrary bytes into in-range inputs and compare
@@ -20,8 +22,8 @@ func coords(b []byte, n int) []int16 {
 			raw = binary.LittleEndian.Uint16(b)
 			b = b[2:]
 		}
-		d := i % Dims
-		v := int16(raw % (MaxValue + 1))
+		d := i % vector.Dims
+		v := int16(raw % (vector.MaxValue + 1))
 		if (d == 5 || d == 6) && raw >= 0xf000 {
 			v = -v
 		}
@@ -37,11 +39,11 @@ func FuzzScanKernel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, size uint16, bound uint32) {
 		n := int(size % 200)
 		stride := max(padded(n), Group)
-		c := coords(data, Dims+Dims*stride)
-		var q [Dims]int16
+		c := coords(data, vector.Dims+vector.Dims*stride)
+		var q [vector.Dims]int16
 		copy(q[:], c)
 		// Columns past n hold arbitrary values too: a kernel must ignore them.
-		block := c[Dims:]
+		block := c[vector.Dims:]
 		bound = min(bound, math.MaxInt32)
 		for _, ks := range kernelSets() {
 			checkScan(t, ks, &q, block, stride, n, bound)
@@ -55,10 +57,10 @@ func FuzzBoundsKernel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, size uint16, bound uint32) {
 		k := int(size%200) + 1
 		kp := (k + centroidGroup - 1) / centroidGroup * centroidGroup
-		c := coords(data, Dims+2*Dims*kp)
-		var q [Dims]int16
+		c := coords(data, vector.Dims+2*vector.Dims*kp)
+		var q [vector.Dims]int16
 		copy(q[:], c)
-		lo, hi := c[Dims:Dims+Dims*kp], c[Dims+Dims*kp:]
+		lo, hi := c[vector.Dims:vector.Dims+vector.Dims*kp], c[vector.Dims+vector.Dims*kp:]
 		for i := range lo {
 			lo[i], hi[i] = min(lo[i], hi[i]), max(lo[i], hi[i])
 		}
@@ -80,12 +82,12 @@ func FuzzCentroidKernel(f *testing.F) {
 	f.Add([]byte{5, 5, 5, 5})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const kp = centroidGroup
-		c := coords(data, Dims+Dims*kp)
-		var q [Dims]int16
+		c := coords(data, vector.Dims+vector.Dims*kp)
+		var q [vector.Dims]int16
 		copy(q[:], c)
-		cent := make([]float32, Dims*kp)
+		cent := make([]float32, vector.Dims*kp)
 		for i := range cent {
-			cent[i] = float32(c[Dims+i])
+			cent[i] = float32(c[vector.Dims+i])
 		}
 		_, qf := fillQuery(&q)
 		want := make([]float32, kp)

@@ -1,9 +1,7 @@
 // Package knn finds the exact nearest neighbours of a query vector among a
-// clustered set of labelled reference vectors.
-//
-// Vectors are fixed-point: every coordinate is an int16 at Scale, so
-// squared distances are exact integers and the search can promise the same
-// answer as a brute-force scan, ties included (see docs/SEARCH.md).
+// clustered set of labelled reference vectors, all of package vector's
+// fixed-point shape, so that the search can promise the same answer as a
+// brute-force scan, ties included (see docs/SEARCH.md).
 package knn
 
 import (
@@ -12,19 +10,9 @@ import (
 	"math"
 	"slices"
 
-	"fraudknn/internal/kdsplit"
+	"fraudknn/knn/kdsplit"
+	"fraudknn/vector"
 )
-
-// Dims is the number of coordinates of every vector.
-const Dims = 14
-
-// Scale is the fixed-point scale of every coordinate: a value v is stored
-// as int16(round(v*Scale)). Package vectorize makes queries at this scale
-// and package artifact records it in every file.
-const Scale = 10000
-
-// MaxValue is the largest magnitude of a coordinate: 1.0 at Scale.
-const MaxValue = Scale
 
 // Group is the number of vectors a cluster's rows are padded to a multiple
 // of, so that SIMD loads of a whole row never read into the next cluster.
@@ -36,22 +24,9 @@ const Group = 16
 // cannot hold a neighbour. A multiple of Group.
 const Leaf = 64
 
-// MaxNeighbors is the largest k a search can be asked for.
-const MaxNeighbors = 8
-
-// InRange reports whether v may appear as coordinate d of a reference or a
-// query. Every coordinate lies in [0, MaxValue], except dimensions 5 and 6,
-// which hold -MaxValue (no previous transaction) or lie in [-MaxValue,
-// MaxValue]. This is what keeps squared distances exact in uint32: a
-// difference is at most 2·MaxValue in dimensions 5 and 6 and MaxValue
-// elsewhere, so a squared distance is at most 2·20000² + 12·10000² =
-// 2.0·10⁹ < 2³¹.
-func InRange(d int, v int16) bool {
-	if d == 5 || d == 6 {
-		return v >= -MaxValue && v <= MaxValue
-	}
-	return v >= 0 && v <= MaxValue
-}
+// maxNeighbors is the largest k a search can be asked for (the
+// contest asks for 5).
+const maxNeighbors = 8
 
 // RegionSize is the number of clusters of a region: Build numbers the
 // clusters so that every run of RegionSize of them (the last run
@@ -82,10 +57,10 @@ type Index struct {
 // Cluster c holds the vectors Start[c] ≤ i < Start[c+1] in "cluster order",
 // grouped in leaves of Leaf consecutive members: leaf b holds members
 // bLeaf ≤ j < min((b+1)Leaf, size). Every leaf is a structure-of-arrays
-// block of its own, Dims rows, contiguous in Vecs:
+// block of its own, vector.Dims rows, contiguous in Vecs:
 //
 //	stride := Leaf, or for the cluster's last leaf its size rounded up to Group
-//	block  := Vecs[(PadStart[c]+b*Leaf)*Dims : (PadStart[c]+b*Leaf+stride)*Dims]
+//	block  := Vecs[(PadStart[c]+b*Leaf)*vector.Dims : (PadStart[c]+b*Leaf+stride)*vector.Dims]
 //	coordinate d of member b*Leaf+j = block[d*stride + j]
 //
 // so a cluster takes PadStart[c+1]-PadStart[c] = size rounded up to Group
@@ -94,22 +69,22 @@ type Index struct {
 //
 // Leaf boxes are stored per cluster, minima then maxima, in one run: with
 // nb = ⌈size/Leaf⌉ leaves padded to lp = nb rounded up to Group and
-// o = LeafStart[c]*2*Dims,
+// o = LeafStart[c]*2*vector.Dims,
 //
-//	LeafBoxes[o + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafBoxes[o + (Dims+d)*lp + b]
+//	LeafBoxes[o + d*lp + b] ≤ coordinate d of every member of leaf b ≤ LeafBoxes[o + (vector.Dims+d)*lp + b]
 //
 // where lp = LeafStart[c+1] - LeafStart[c].
 //
 // The cluster tables (Centroids, BoxMin, BoxMax) hold one block per
 // region: cluster c = r*RegionSize + j is column j of region r's block,
-// entry r*RegionSize*Dims + d*RegionSize + j. The region tables hold
-// region r at entry d*rp + r, rp = Regions() rounded up to centroidGroup.
+// entry r*RegionSize*vector.Dims + d*RegionSize + j. The region tables hold
+// region r at entry d*rp + r, rp = the number of regions rounded up to centroidGroup (regionStride).
 // Padding entries are zero.
 type Tables struct {
 	N int // number of vectors
 	K int // number of clusters, all non-empty
 
-	Vecs     []int16  // PadStart[K]*Dims coordinates, per-cluster SoA blocks
+	Vecs     []int16  // PadStart[K]*vector.Dims coordinates, per-cluster SoA blocks
 	Start    []uint32 // K+1 prefix sums of cluster sizes
 	PadStart []uint32 // K+1 prefix sums of padded cluster sizes
 	Labels   []uint8  // N labels in cluster order: 1 fraud, 0 legit
@@ -159,13 +134,11 @@ func (ix *Index) Len() int { return ix.t.N }
 // Clusters returns the number of clusters.
 func (ix *Index) Clusters() int { return ix.t.K }
 
-// Regions returns the number of regions: K/RegionSize rounded up.
-func (ix *Index) Regions() int { return (ix.t.K + RegionSize - 1) / RegionSize }
+// regions returns the number of regions: K/RegionSize rounded up.
+func (ix *Index) regions() int { return regions(ix.t.K) }
 
 // regionStride returns the row stride of the region tables.
-func (ix *Index) regionStride() int {
-	return (ix.Regions() + centroidGroup - 1) / centroidGroup * centroidGroup
-}
+func (ix *Index) regionStride() int { return regionStride(ix.t.K) }
 
 // regionClusters returns the number of clusters of region r.
 func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.t.K-r*RegionSize) }
@@ -173,27 +146,27 @@ func (ix *Index) regionClusters(r int) int { return min(RegionSize, ix.t.K-r*Reg
 // clusterEntry returns the index of coordinate d of cluster c in the
 // cluster tables.
 func clusterEntry(c, d int) int {
-	return c/RegionSize*RegionSize*Dims + d*RegionSize + c%RegionSize
+	return c/RegionSize*RegionSize*vector.Dims + d*RegionSize + c%RegionSize
 }
 
 // regionBlock returns region r's block of a cluster table.
 func regionBlock[T int16 | float32](table []T, r int) []T {
-	return table[r*RegionSize*Dims : (r+1)*RegionSize*Dims]
+	return table[r*RegionSize*vector.Dims : (r+1)*RegionSize*vector.Dims]
 }
 
 // padded returns n rounded up to a multiple of Group.
 func padded(n int) int { return (n + Group - 1) / Group * Group }
 
 // Build lays out n = len(labels) vectors, given row-major in their original
-// order (vecs[i*Dims+d]), as an Index whose clusters are the groups of
+// order (vecs[i*vector.Dims+d]), as an Index whose clusters are the groups of
 // assign (assign[i] < k is the cluster of vector i). Clusters no vector is
 // assigned to are dropped, so the Index may have fewer than k clusters.
 // Within a cluster, vectors are ordered so that every run of Leaf of them
 // is compact (a k-d split, kdsplit.Leaves). Build fails if a
-// coordinate is out of range (see InRange) or an assignment is ≥ k.
+// coordinate is out of range (see vector.InRange) or an assignment is ≥ k.
 func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error) {
 	n := len(labels)
-	if len(vecs) != n*Dims || len(assign) != n {
+	if len(vecs) != n*vector.Dims || len(assign) != n {
 		return nil, fmt.Errorf("knn.Build: %d coordinates, %d labels and %d assignments do not describe the same vectors", len(vecs), n, len(assign))
 	}
 	if k <= 0 || n == 0 {
@@ -211,18 +184,18 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		if labels[i] > 1 {
 			return nil, fmt.Errorf("knn.Build: vector %d has label %d; want 0 (legit) or 1 (fraud)", i, labels[i])
 		}
-		for d := 0; d < Dims; d++ {
-			if v := vecs[i*Dims+d]; !InRange(d, v) {
-				return nil, fmt.Errorf("knn.Build: vector %d coordinate %d is %d, outside the range the search supports (see knn.InRange)", i, d, v)
+		for d := 0; d < vector.Dims; d++ {
+			if v := vecs[i*vector.Dims+d]; !vector.InRange(d, v) {
+				return nil, fmt.Errorf("knn.Build: vector %d coordinate %d is %d, outside the range the search supports (see vector.InRange)", i, d, v)
 			}
 		}
 	}
 	// Number the non-empty clusters so that every run of RegionSize is
 	// compact: the leaves of a k-d split of the clusters' means.
-	sums := make([]int64, k*Dims)
+	sums := make([]int64, k*vector.Dims)
 	for i, a := range assign {
-		for d := 0; d < Dims; d++ {
-			sums[int(a)*Dims+d] += int64(vecs[i*Dims+d])
+		for d := 0; d < vector.Dims; d++ {
+			sums[int(a)*vector.Dims+d] += int64(vecs[i*vector.Dims+d])
 		}
 	}
 	var nonEmpty []uint32
@@ -232,10 +205,10 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		}
 	}
 	kk := len(nonEmpty)
-	means := make([]int16, k*Dims)
+	means := make([]int16, k*vector.Dims)
 	for _, c := range nonEmpty {
-		for d := 0; d < Dims; d++ {
-			means[int(c)*Dims+d] = int16(math.Round(float64(sums[int(c)*Dims+d]) / float64(count[c])))
+		for d := 0; d < vector.Dims; d++ {
+			means[int(c)*vector.Dims+d] = int16(math.Round(float64(sums[int(c)*vector.Dims+d]) / float64(count[c])))
 		}
 	}
 	kdsplit.Leaves(means, nonEmpty, RegionSize)
@@ -259,7 +232,7 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		ix.t.Start[r+1] = ix.t.Start[r] + uint32(m)
 		ix.t.PadStart[r+1] = ix.t.PadStart[r] + uint32(padded(m))
 	}
-	ix.t.Vecs = make([]int16, int(ix.t.PadStart[kk])*Dims)
+	ix.t.Vecs = make([]int16, int(ix.t.PadStart[kk])*vector.Dims)
 	// Gather each cluster's members (Pos, in cluster order), then order
 	// them into leaves and lay them out.
 	next := make([]uint32, kk)
@@ -274,8 +247,8 @@ func Build(vecs []int16, labels []uint8, assign []uint32, k int) (*Index, error)
 		for j, p := range members {
 			ix.t.Labels[int(ix.t.Start[c])+j] = labels[p]
 			block, stride, _ := ix.leaf(c, j/Leaf)
-			for d := 0; d < Dims; d++ {
-				block[d*stride+j%Leaf] = vecs[int(p)*Dims+d]
+			for d := 0; d < vector.Dims; d++ {
+				block[d*stride+j%Leaf] = vecs[int(p)*vector.Dims+d]
 			}
 		}
 	}
@@ -291,27 +264,27 @@ func leafCount(m int) int { return padded((m + Leaf - 1) / Leaf) }
 // members.
 func (ix *Index) computeSummaries() {
 	k := ix.t.K
-	regions, rp := ix.Regions(), 0
+	regions, rp := ix.regions(), 0
 	rp = ix.regionStride()
-	ix.t.Centroids = make([]float32, regions*RegionSize*Dims)
-	ix.t.BoxMin = make([]int16, regions*RegionSize*Dims)
-	ix.t.BoxMax = make([]int16, regions*RegionSize*Dims)
-	ix.t.RegionCentroids = make([]float32, rp*Dims)
-	ix.t.RegionMin = make([]int16, rp*Dims)
-	ix.t.RegionMax = make([]int16, rp*Dims)
+	ix.t.Centroids = make([]float32, regions*RegionSize*vector.Dims)
+	ix.t.BoxMin = make([]int16, regions*RegionSize*vector.Dims)
+	ix.t.BoxMax = make([]int16, regions*RegionSize*vector.Dims)
+	ix.t.RegionCentroids = make([]float32, rp*vector.Dims)
+	ix.t.RegionMin = make([]int16, rp*vector.Dims)
+	ix.t.RegionMax = make([]int16, rp*vector.Dims)
 	ix.t.LeafStart = make([]uint32, k+1)
 	for c := 0; c < k; c++ {
 		ix.t.LeafStart[c+1] = ix.t.LeafStart[c] + uint32(leafCount(ix.size(c)))
 	}
-	ix.t.LeafBoxes = make([]int16, int(ix.t.LeafStart[k])*2*Dims)
-	regionSum := make([]int64, regions*Dims)
+	ix.t.LeafBoxes = make([]int16, int(ix.t.LeafStart[k])*2*vector.Dims)
+	regionSum := make([]int64, regions*vector.Dims)
 	for c := 0; c < k; c++ {
 		lo, hi, lp := ix.leafBoxes(c)
 		nb := (ix.size(c) + Leaf - 1) / Leaf
-		var sum [Dims]int64
+		var sum [vector.Dims]int64
 		for b := 0; b < nb; b++ {
 			block, stride, n := ix.leaf(c, b)
-			for d := 0; d < Dims; d++ {
+			for d := 0; d < vector.Dims; d++ {
 				row := block[d*stride : d*stride+n]
 				lo[d*lp+b], hi[d*lp+b] = slices.Min(row), slices.Max(row)
 				for _, v := range row {
@@ -322,12 +295,12 @@ func (ix *Index) computeSummaries() {
 		// The cluster's box is the union of its leaves' boxes, and the
 		// region's the union of its clusters'.
 		r := c / RegionSize
-		for d := 0; d < Dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			e := clusterEntry(c, d)
 			ix.t.BoxMin[e] = slices.Min(lo[d*lp : d*lp+nb])
 			ix.t.BoxMax[e] = slices.Max(hi[d*lp : d*lp+nb])
 			ix.t.Centroids[e] = float32(float64(sum[d]) / float64(ix.size(c)))
-			regionSum[r*Dims+d] += sum[d]
+			regionSum[r*vector.Dims+d] += sum[d]
 			if c%RegionSize == 0 {
 				ix.t.RegionMin[d*rp+r], ix.t.RegionMax[d*rp+r] = ix.t.BoxMin[e], ix.t.BoxMax[e]
 			} else {
@@ -339,8 +312,8 @@ func (ix *Index) computeSummaries() {
 	for r := 0; r < regions; r++ {
 		first, last := r*RegionSize, r*RegionSize+ix.regionClusters(r)
 		members := float64(ix.t.Start[last] - ix.t.Start[first])
-		for d := 0; d < Dims; d++ {
-			ix.t.RegionCentroids[d*rp+r] = float32(float64(regionSum[r*Dims+d]) / members)
+		for d := 0; d < vector.Dims; d++ {
+			ix.t.RegionCentroids[d*rp+r] = float32(float64(regionSum[r*vector.Dims+d]) / members)
 		}
 	}
 	ix.init()
@@ -358,8 +331,8 @@ func (ix *Index) init() {
 // stride.
 func (ix *Index) leafBoxes(c int) (lo, hi []int16, lp int) {
 	lp = int(ix.t.LeafStart[c+1] - ix.t.LeafStart[c])
-	o := int(ix.t.LeafStart[c]) * 2 * Dims
-	return ix.t.LeafBoxes[o : o+lp*Dims], ix.t.LeafBoxes[o+lp*Dims : o+2*lp*Dims], lp
+	o := int(ix.t.LeafStart[c]) * 2 * vector.Dims
+	return ix.t.LeafBoxes[o : o+lp*vector.Dims], ix.t.LeafBoxes[o+lp*vector.Dims : o+2*lp*vector.Dims], lp
 }
 
 // size returns the number of members of cluster c.
@@ -377,13 +350,13 @@ func (ix *Index) leaf(c, b int) (block []int16, stride, n int) {
 		stride = padded(n)
 	}
 	start := int(ix.t.PadStart[c]) + j0
-	return ix.t.Vecs[start*Dims : (start+stride)*Dims], stride, n
+	return ix.t.Vecs[start*vector.Dims : (start+stride)*vector.Dims], stride, n
 }
 
 // Vector returns the coordinates of member j of cluster c
 // (0 ≤ j < ClusterSize(c)).
-func (ix *Index) Vector(c, j int) [Dims]int16 {
-	var v [Dims]int16
+func (ix *Index) Vector(c, j int) [vector.Dims]int16 {
+	var v [vector.Dims]int16
 	block, stride, _ := ix.leaf(c, j/Leaf)
 	for d := range v {
 		v[d] = block[d*stride+j%Leaf]
@@ -392,10 +365,10 @@ func (ix *Index) Vector(c, j int) [Dims]int16 {
 }
 
 // Original returns all vectors row-major in their original order
-// (Original()[p*Dims+d] is coordinate d of the vector at position p) and
+// (Original()[p*vector.Dims+d] is coordinate d of the vector at position p) and
 // their labels, as a brute-force scan needs them.
 func (ix *Index) Original() (vecs []int16, labels []uint8) {
-	vecs = make([]int16, ix.t.N*Dims)
+	vecs = make([]int16, ix.t.N*vector.Dims)
 	labels = make([]uint8, ix.t.N)
 	for c := 0; c < ix.t.K; c++ {
 		for j := 0; j < ix.size(c); j++ {
@@ -403,7 +376,7 @@ func (ix *Index) Original() (vecs []int16, labels []uint8) {
 			p := int(ix.t.Pos[i])
 			labels[p] = ix.t.Labels[i]
 			v := ix.Vector(c, j)
-			copy(vecs[p*Dims:], v[:])
+			copy(vecs[p*vector.Dims:], v[:])
 		}
 	}
 	return vecs, labels
@@ -421,7 +394,8 @@ func (ix *Index) ClusterSizes() []int {
 	return s
 }
 
-// check verifies that the tables have the lengths N and K imply and that
+// check verifies that the tables have the lengths N and K imply
+// (tableList) and that
 // the cluster tables are consistent: every cluster non-empty, padded to a
 // multiple of Group. It is cheap (O(K)) and guards every index expression
 // of the search; verify checks the contents.
@@ -432,17 +406,14 @@ func (ix *Index) check() error {
 		return fmt.Errorf("index has %d vectors in %d clusters; want at least one of each", n, k)
 	case k > n:
 		return fmt.Errorf("index has %d clusters for %d vectors; every cluster must hold a vector", k, n)
-	case len(ix.t.Start) != k+1 || len(ix.t.PadStart) != k+1:
-		return fmt.Errorf("cluster tables have %d and %d entries; want K+1 = %d", len(ix.t.Start), len(ix.t.PadStart), k+1)
-	case len(ix.t.Labels) != n || len(ix.t.Pos) != n:
-		return fmt.Errorf("%d labels and %d positions for %d vectors", len(ix.t.Labels), len(ix.t.Pos), n)
-	case len(ix.t.Centroids) != ix.Regions()*RegionSize*Dims || len(ix.t.BoxMin) != len(ix.t.Centroids) || len(ix.t.BoxMax) != len(ix.t.Centroids):
-		return fmt.Errorf("centroid and box tables have %d, %d and %d entries; want Dims·%d·regions = %d", len(ix.t.Centroids), len(ix.t.BoxMin), len(ix.t.BoxMax), RegionSize, ix.Regions()*RegionSize*Dims)
-	case len(ix.t.RegionCentroids) != ix.regionStride()*Dims || len(ix.t.RegionMin) != len(ix.t.RegionCentroids) || len(ix.t.RegionMax) != len(ix.t.RegionCentroids):
-		return fmt.Errorf("region tables have %d, %d and %d entries; want %d", len(ix.t.RegionCentroids), len(ix.t.RegionMin), len(ix.t.RegionMax), ix.regionStride()*Dims)
-	case len(ix.t.LeafStart) != k+1:
-		return fmt.Errorf("leaf table has %d entries; want K+1 = %d", len(ix.t.LeafStart), k+1)
-	case ix.t.Start[0] != 0 || ix.t.PadStart[0] != 0 || ix.t.LeafStart[0] != 0:
+	}
+	for i := range tableList {
+		tb := &tableList[i]
+		if want, fixed := tb.Len(n, k); fixed && tableLen(tb.Slice(&ix.t)) != want {
+			return fmt.Errorf("%s table has %d entries; %d vectors in %d clusters need %d", tb.Name, tableLen(tb.Slice(&ix.t)), n, k, want)
+		}
+	}
+	if ix.t.Start[0] != 0 || ix.t.PadStart[0] != 0 || ix.t.LeafStart[0] != 0 {
 		return errors.New("cluster tables do not start at 0")
 	}
 	for c := 0; c < k; c++ {
@@ -458,21 +429,21 @@ func (ix *Index) check() error {
 			return fmt.Errorf("cluster %d has %d members in %d leaf slots; want %d", c, m, l, leafCount(int(m)))
 		}
 	}
-	if len(ix.t.LeafBoxes) != int(ix.t.LeafStart[k])*2*Dims {
-		return fmt.Errorf("leaf box table has %d entries; the leaves need %d", len(ix.t.LeafBoxes), int(ix.t.LeafStart[k])*2*Dims)
+	if len(ix.t.LeafBoxes) != int(ix.t.LeafStart[k])*2*vector.Dims {
+		return fmt.Errorf("leaf box table has %d entries; the leaves need %d", len(ix.t.LeafBoxes), int(ix.t.LeafStart[k])*2*vector.Dims)
 	}
 	if int(ix.t.Start[k]) != n {
 		return fmt.Errorf("clusters hold %d vectors; want N = %d", ix.t.Start[k], n)
 	}
-	if len(ix.t.Vecs) != int(ix.t.PadStart[k])*Dims {
-		return fmt.Errorf("%d coordinates; the padded clusters need %d", len(ix.t.Vecs), int(ix.t.PadStart[k])*Dims)
+	if len(ix.t.Vecs) != int(ix.t.PadStart[k])*vector.Dims {
+		return fmt.Errorf("%d coordinates; the padded clusters need %d", len(ix.t.Vecs), int(ix.t.PadStart[k])*vector.Dims)
 	}
 	return nil
 }
 
 // verify checks everything the search relies on, in O(N): check, every
 // label 0 or 1, positions a permutation of 0..N-1, every coordinate in
-// range (InRange) and inside its leaf's and its cluster's box, every
+// range (vector.InRange) and inside its leaf's and its cluster's box, every
 // cluster's box inside its region's, padding zero, and every centroid
 // finite.
 func (ix *Index) verify() error {
@@ -509,7 +480,7 @@ func (ix *Index) verify() error {
 		m := ix.size(c)
 		llo, lhi, lp := ix.leafBoxes(c)
 		nb := (m + Leaf - 1) / Leaf
-		for d := 0; d < Dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			for b := nb; b < lp; b++ {
 				if a, z := llo[d*lp+b], lhi[d*lp+b]; a != 0 || z != 0 {
 					return fmt.Errorf("cluster %d dimension %d: padding leaf %d has box [%d, %d]; want zeros", c, d, b, a, z)
@@ -518,7 +489,7 @@ func (ix *Index) verify() error {
 		}
 		for b := 0; b < nb; b++ {
 			block, stride, n := ix.leaf(c, b)
-			for d := 0; d < Dims; d++ {
+			for d := 0; d < vector.Dims; d++ {
 				lo, hi := ix.t.BoxMin[clusterEntry(c, d)], ix.t.BoxMax[clusterEntry(c, d)]
 				a, z := llo[d*lp+b], lhi[d*lp+b]
 				for j, v := range block[d*stride : (d+1)*stride] {
@@ -527,7 +498,7 @@ func (ix *Index) verify() error {
 						if v != 0 {
 							return fmt.Errorf("cluster %d leaf %d dimension %d: padding entry %d is %d; want 0", c, b, d, j, v)
 						}
-					case !InRange(d, v):
+					case !vector.InRange(d, v):
 						return fmt.Errorf("cluster %d member %d dimension %d is %d, out of range", c, b*Leaf+j, d, v)
 					case v < lo || v > hi:
 						return fmt.Errorf("cluster %d member %d dimension %d is %d, outside the cluster's box [%d, %d]", c, b*Leaf+j, d, v, lo, hi)
@@ -545,9 +516,9 @@ func (ix *Index) verify() error {
 // inside its region's box, and every padding entry zero.
 func (ix *Index) verifyTables() error {
 	rp := ix.regionStride()
-	regions := ix.Regions()
+	regions := ix.regions()
 	for r := 0; r < rp; r++ {
-		for d := 0; d < Dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			e := d*rp + r
 			if r >= regions && (ix.t.RegionMin[e] != 0 || ix.t.RegionMax[e] != 0 || ix.t.RegionCentroids[e] != 0) {
 				return fmt.Errorf("region table padding %d dimension %d is not zero", r, d)
@@ -556,7 +527,7 @@ func (ix *Index) verifyTables() error {
 	}
 	for c := 0; c < regions*RegionSize; c++ {
 		r := c / RegionSize
-		for d := 0; d < Dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			e := clusterEntry(c, d)
 			lo, hi := ix.t.BoxMin[e], ix.t.BoxMax[e]
 			switch {

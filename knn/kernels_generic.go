@@ -1,5 +1,7 @@
 package knn
 
+import "fraudknn/vector"
+
 // The distance kernels. Each works on a whole block (one query against a
 // cluster, or against all boxes or all centroids), so that an assembly
 // implementation can replace one without touching the search around it.
@@ -8,11 +10,11 @@ package knn
 
 // queryBlock holds every coordinate of a query repeated Group times, so
 // that a kernel can load a whole SIMD register of it.
-type queryBlock [Dims][Group]int16
+type queryBlock [vector.Dims][Group]int16
 
 // queryFloats holds every coordinate of a query, as float32, repeated 8
 // times (one 256-bit register of float32).
-type queryFloats [Dims][8]float32
+type queryFloats [vector.Dims][8]float32
 
 // kernelSet is one implementation of the kernels.
 type kernelSet struct {
@@ -74,14 +76,14 @@ func Kernel() string { return kernels.name }
 func scanGeneric(qb *queryBlock, block []int16, stride, n int, bound uint32, dist, cand []uint32) int {
 	dist = dist[:n]
 	clear(dist)
-	for d := 0; d < Dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		addSquares(int32(qb[d][0]), block[d*stride:d*stride+n], dist)
 	}
 	return filter(dist, bound, cand)
 }
 
 // addSquares adds (qd - row[j])² to dist[j]. Every value is in range
-// (InRange), so a difference is at most 20000 and every sum stays below
+// (vector.InRange), so a difference is at most 20000 and every sum stays below
 // 2³¹. A function of its own keeps its few values in registers.
 func addSquares(qd int32, row []int16, dist []uint32) {
 	dist = dist[:len(row)] // lets the compiler drop the bounds checks
@@ -106,7 +108,7 @@ func filter(dist []uint32, bound uint32, cand []uint32) int {
 func boundsGeneric(qb *queryBlock, lo, hi []int16, kp, k int, bound uint32, dst, cand []uint32) int {
 	dst = dst[:kp]
 	clear(dst)
-	for d := 0; d < Dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		addGaps(int32(qb[d][0]), lo[d*kp:d*kp+kp], hi[d*kp:d*kp+kp], dst)
 	}
 	return filter(dst[:k], bound, cand)
@@ -127,7 +129,7 @@ func addGaps(qd int32, lo, hi []int16, dst []uint32) {
 func centroidsGeneric(qf *queryFloats, cent []float32, kp int, dst []float32) {
 	dst = dst[:kp]
 	clear(dst)
-	for d := 0; d < Dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		row := cent[d*kp : d*kp+kp]
 		row = row[:len(dst)]
 		qd := qf[d][0]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"fraudknn/internal/testenv"
+	"fraudknn/vector"
 )
 
 // The kernel tests run every kernel set this machine supports against the
@@ -33,7 +34,7 @@ func TestKernelChoice(t *testing.T) {
 	}
 }
 
-func fillQuery(q *[Dims]int16) (*queryBlock, *queryFloats) {
+func fillQuery(q *[vector.Dims]int16) (*queryBlock, *queryFloats) {
 	qb, qf := new(queryBlock), new(queryFloats)
 	for d, v := range q {
 		for i := range qb[d] {
@@ -51,11 +52,11 @@ func extreme(rng *rand.Rand, d int) int16 {
 	switch rng.IntN(4) {
 	case 0:
 		if d == 5 || d == 6 {
-			return -MaxValue
+			return -vector.MaxValue
 		}
 		return 0
 	case 1:
-		return MaxValue
+		return vector.MaxValue
 	}
 	return randCoord(rng, d, false)
 }
@@ -63,10 +64,10 @@ func extreme(rng *rand.Rand, d int) int16 {
 // block returns a cluster block of n members with the given stride, sliced
 // off at an odd offset of a larger buffer, so that loads are unaligned.
 func testBlock(rng *rand.Rand, n, stride int, coord func(d int) int16) []int16 {
-	buf := make([]int16, Dims*stride+7)
+	buf := make([]int16, vector.Dims*stride+7)
 	off := rng.IntN(7)
-	block := buf[off : off+Dims*stride]
-	for d := 0; d < Dims; d++ {
+	block := buf[off : off+vector.Dims*stride]
+	for d := 0; d < vector.Dims; d++ {
 		for j := 0; j < n; j++ {
 			block[d*stride+j] = coord(d)
 		}
@@ -86,7 +87,7 @@ func TestScanKernels(t *testing.T) {
 				}
 				coord := func(d int) int16 { return extreme(rng, d) }
 				block := testBlock(rng, n, stride, coord)
-				var q [Dims]int16
+				var q [vector.Dims]int16
 				for d := range q {
 					q[d] = extreme(rng, d)
 				}
@@ -94,7 +95,7 @@ func TestScanKernels(t *testing.T) {
 				if n > 0 { // a bound equal to a member's distance: "≤" must keep it
 					j := rng.IntN(n)
 					var d int64
-					for i := 0; i < Dims; i++ {
+					for i := 0; i < vector.Dims; i++ {
 						x := int64(q[i]) - int64(block[i*stride+j])
 						d += x * x
 					}
@@ -108,7 +109,7 @@ func TestScanKernels(t *testing.T) {
 	}
 }
 
-func checkScan(t *testing.T, ks *kernelSet, q *[Dims]int16, block []int16, stride, n int, bound uint32) {
+func checkScan(t *testing.T, ks *kernelSet, q *[vector.Dims]int16, block []int16, stride, n int, bound uint32) {
 	t.Helper()
 	qb, _ := fillQuery(q)
 	wantDist, wantCand := make([]uint32, stride), make([]uint32, stride)
@@ -128,7 +129,7 @@ func checkScan(t *testing.T, ks *kernelSet, q *[Dims]int16, block []int16, strid
 	// An independent check of the oracle: the plain formula.
 	for j := 0; j < n; j++ {
 		var s int64
-		for d := 0; d < Dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			x := int64(q[d]) - int64(block[d*stride+j])
 			s += x * x
 		}
@@ -141,12 +142,12 @@ func checkScan(t *testing.T, ks *kernelSet, q *[Dims]int16, block []int16, strid
 // TestScanLargestDistance puts the query and the members at opposite ends
 // of every range: the largest distance the contract allows, 2.0·10⁹.
 func TestScanLargestDistance(t *testing.T) {
-	var q [Dims]int16
-	q[5], q[6] = -MaxValue, -MaxValue
-	block := make([]int16, Dims*Group)
-	for d := 0; d < Dims; d++ {
+	var q [vector.Dims]int16
+	q[5], q[6] = -vector.MaxValue, -vector.MaxValue
+	block := make([]int16, vector.Dims*Group)
+	for d := 0; d < vector.Dims; d++ {
 		for j := 0; j < Group; j++ {
-			block[d*Group+j] = MaxValue
+			block[d*Group+j] = vector.MaxValue
 		}
 	}
 	qb, _ := fillQuery(&q)
@@ -167,18 +168,18 @@ func TestScanLargestDistance(t *testing.T) {
 // pair pushes it over.
 func TestScanEarlyExit(t *testing.T) {
 	const bound = 4 * 5000 * 5000
-	var q [Dims]int16 // all zeros
+	var q [vector.Dims]int16 // all zeros
 	for _, late := range []int{0, 7, 15} {
-		block := make([]int16, Dims*Group*2)
+		block := make([]int16, vector.Dims*Group*2)
 		const stride = 2 * Group
 		for j := 0; j < 2*Group; j++ {
-			block[0*stride+j], block[1*stride+j] = MaxValue, MaxValue // over the bound after the first pair
+			block[0*stride+j], block[1*stride+j] = vector.MaxValue, vector.MaxValue // over the bound after the first pair
 		}
 		// Member late of the first group: nothing in the first ten
 		// dimensions, then 5000 in the last four: exactly the bound.
 		// Member late of the second group: one more in dimension 13, over
 		// the bound only in the last pair.
-		for d := 10; d < Dims; d++ {
+		for d := 10; d < vector.Dims; d++ {
 			block[d*stride+late] = 5000
 			block[d*stride+Group+late] = 5000
 		}
@@ -204,17 +205,17 @@ func TestBoundsKernels(t *testing.T) {
 		for _, k := range []int{1, 7, 15, 16, 17, 63, 64, 65, 200} {
 			for trial := 0; trial < 20; trial++ {
 				kp := (k + centroidGroup - 1) / centroidGroup * centroidGroup
-				lo, hi := make([]int16, Dims*kp), make([]int16, Dims*kp)
-				for d := 0; d < Dims; d++ {
+				lo, hi := make([]int16, vector.Dims*kp), make([]int16, vector.Dims*kp)
+				for d := 0; d < vector.Dims; d++ {
 					for c := 0; c < k; c++ {
 						a, b := extreme(rng, d), extreme(rng, d)
 						if d == 5 && rng.IntN(2) == 0 {
-							a = -MaxValue
+							a = -vector.MaxValue
 						}
 						lo[d*kp+c], hi[d*kp+c] = min(a, b), max(a, b)
 					}
 				}
-				var q [Dims]int16
+				var q [vector.Dims]int16
 				for d := range q {
 					q[d] = extreme(rng, d)
 				}
@@ -241,13 +242,13 @@ func TestCentroidKernels(t *testing.T) {
 	rng := testenv.Rand(t, 25)
 	for _, ks := range kernelSets() {
 		for _, kp := range []int{64, 128, 4096} {
-			cent := make([]float32, Dims*kp)
-			for d := 0; d < Dims; d++ {
+			cent := make([]float32, vector.Dims*kp)
+			for d := 0; d < vector.Dims; d++ {
 				for c := 0; c < kp; c++ {
 					cent[d*kp+c] = float32(extreme(rng, d)) + rng.Float32()
 				}
 			}
-			var q [Dims]int16
+			var q [vector.Dims]int16
 			for d := range q {
 				q[d] = extreme(rng, d)
 			}

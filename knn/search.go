@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"fraudknn/vector"
 )
 
 // Neighbor is one reference vector found by a search.
@@ -22,7 +24,7 @@ func less(d1, p1, d2, p2 uint32) bool {
 // Result is the answer of a search: the k nearest neighbours in order, and
 // counters that say how much work it took.
 type Result struct {
-	Neighbors [MaxNeighbors]Neighbor
+	Neighbors [maxNeighbors]Neighbor
 	Count     int // valid entries of Neighbors: k, or N if N < k
 	Frauds    int // neighbours labelled fraud
 
@@ -100,14 +102,14 @@ type Searcher struct {
 }
 
 // NewSearcher returns a Searcher for the k nearest neighbours in ix
-// (1 ≤ k ≤ MaxNeighbors).
+// (1 ≤ k ≤ maxNeighbors).
 func NewSearcher(ix *Index, k int) *Searcher {
 	return newSearcher(ix, k, kernels)
 }
 
 func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
-	if k < 1 || k > MaxNeighbors {
-		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, MaxNeighbors))
+	if k < 1 || k > maxNeighbors {
+		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, maxNeighbors))
 	}
 	rp := ix.regionStride()
 	return &Searcher{
@@ -129,18 +131,6 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 	}
 }
 
-// ValidQuery reports whether every coordinate of q is in range (InRange).
-// Search's exactness holds for such queries; package vectorize only
-// produces such vectors.
-func ValidQuery(q *[Dims]int16) bool {
-	for d, v := range q {
-		if !InRange(d, v) {
-			return false
-		}
-	}
-	return true
-}
-
 // kernelBound turns the result's current bound into the kernels' filter:
 // a distance passes when it is ≤ the bound. Distances never exceed 2³¹-1,
 // so clamping keeps "everything passes" while fitting signed compares.
@@ -148,7 +138,8 @@ func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
 
 // Search finds the k nearest neighbours of q, exactly: the same vectors, in
 // the same order, as a brute-force scan ordering by (squared distance,
-// original position). q must satisfy ValidQuery.
+// original position). Every coordinate of q must be in range
+// (vector.InRange), as package vectorize makes them.
 //
 // Tier 1 ranks the region centroids, then the cluster centroids of the
 // two nearest regions, and scans the two nearest of those clusters, which
@@ -159,7 +150,7 @@ func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
 // its clusters; it then scans, in increasing order of bound, every
 // cluster whose bound does not exceed the current k-th distance.
 // docs/SEARCH.md argues why nothing closer can be missed.
-func (s *Searcher) Search(q *[Dims]int16, r *Result) {
+func (s *Searcher) Search(q *[vector.Dims]int16, r *Result) {
 	ix := s.ix
 	r.reset(s.k)
 	for d, v := range q {
@@ -172,7 +163,7 @@ func (s *Searcher) Search(q *[Dims]int16, r *Result) {
 	}
 
 	// Tier 1.
-	regions, rp := ix.Regions(), ix.regionStride()
+	regions, rp := ix.regions(), ix.regionStride()
 	s.kern.centroids(&s.qf, ix.t.RegionCentroids, rp, s.rdist)
 	r1, r2 := s.kern.nearest2(s.rdist[:regions])
 	c1, c2 := -1, -1
@@ -253,7 +244,7 @@ func (s *Searcher) prefetchCluster(c int) {
 		s.kern.prefetch(block)
 		return
 	}
-	s.kern.prefetch(ix.t.LeafBoxes[int(ix.t.LeafStart[c])*2*Dims : int(ix.t.LeafStart[c+1])*2*Dims])
+	s.kern.prefetch(ix.t.LeafBoxes[int(ix.t.LeafStart[c])*2*vector.Dims : int(ix.t.LeafStart[c+1])*2*vector.Dims])
 }
 
 // nearestTwo returns the indices of the two smallest values of dist (the
@@ -335,13 +326,13 @@ func (s *Searcher) scanLeaf(c, b int, r *Result) {
 
 // BruteForce finds the k nearest neighbours of q by computing its distance
 // to every vector: vecs holds them row-major in original order
-// (vecs[p*Dims+d]), labels their labels. It keeps the first vector found
+// (vecs[p*vector.Dims+d]), labels their labels. It keeps the first vector found
 // among equal distances, which is the contract's tie rule stated the way
 // the reference answers were computed. It is the test oracle for Search.
-func BruteForce(vecs []int16, labels []uint8, q *[Dims]int16, k int, r *Result) {
+func BruteForce(vecs []int16, labels []uint8, q *[vector.Dims]int16, k int, r *Result) {
 	r.reset(k)
 	for p := range labels {
-		v := vecs[p*Dims : p*Dims+Dims]
+		v := vecs[p*vector.Dims : p*vector.Dims+vector.Dims]
 		var d int64
 		for i, x := range v {
 			diff := int64(q[i]) - int64(x)

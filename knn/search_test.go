@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"fraudknn/internal/testenv"
+	"fraudknn/vector"
 )
 
 // synth returns n random in-range vectors and labels. With coarse set, the
@@ -15,11 +16,11 @@ import (
 // distance ties are everywhere; otherwise they span the whole range,
 // extremes included.
 func synth(rng *rand.Rand, n int, coarse bool) ([]int16, []uint8) {
-	vecs := make([]int16, n*Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	for i := 0; i < n; i++ {
-		for d := 0; d < Dims; d++ {
-			vecs[i*Dims+d] = randCoord(rng, d, coarse)
+		for d := 0; d < vector.Dims; d++ {
+			vecs[i*vector.Dims+d] = randCoord(rng, d, coarse)
 		}
 		labels[i] = uint8(rng.IntN(2))
 	}
@@ -28,25 +29,25 @@ func synth(rng *rand.Rand, n int, coarse bool) ([]int16, []uint8) {
 
 func randCoord(rng *rand.Rand, d int, coarse bool) int16 {
 	if (d == 5 || d == 6) && rng.IntN(4) == 0 {
-		return -MaxValue
+		return -vector.MaxValue
 	}
 	if coarse {
-		return int16(rng.IntN(3) * MaxValue / 2)
+		return int16(rng.IntN(3) * vector.MaxValue / 2)
 	}
 	switch rng.IntN(8) {
 	case 0:
 		return 0
 	case 1:
-		return MaxValue
+		return vector.MaxValue
 	}
-	return int16(rng.IntN(MaxValue + 1))
+	return int16(rng.IntN(vector.MaxValue + 1))
 }
 
-func randQuery(rng *rand.Rand, vecs []int16, coarse bool) [Dims]int16 {
-	var q [Dims]int16
+func randQuery(rng *rand.Rand, vecs []int16, coarse bool) [vector.Dims]int16 {
+	var q [vector.Dims]int16
 	if rng.IntN(3) == 0 { // a query equal to a reference: distance-0 ties
-		p := rng.IntN(len(vecs) / Dims)
-		copy(q[:], vecs[p*Dims:])
+		p := rng.IntN(len(vecs) / vector.Dims)
+		copy(q[:], vecs[p*vector.Dims:])
 		return q
 	}
 	for d := range q {
@@ -73,7 +74,7 @@ func assignments(rng *rand.Rand, vecs []int16, n, k int) []styled {
 	alone := make([]uint32, n)
 	for i := range random {
 		random[i] = uint32(rng.IntN(k))
-		byCoord[i] = uint32(int(vecs[i*Dims+0]) * k / (MaxValue + 1))
+		byCoord[i] = uint32(int(vecs[i*vector.Dims+0]) * k / (vector.MaxValue + 1))
 		alone[i] = uint32(i)
 	}
 	return []styled{{"random", random, k}, {"by-coordinate", byCoord, k}, {"one-cluster", one, k}, {"singletons", alone, n}}
@@ -104,7 +105,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 					if err := ix.verify(); err != nil {
 						t.Fatalf("%s: Build made an index that does not verify: %v", name, err)
 					}
-					for _, nn := range []int{1, 5, MaxNeighbors} {
+					for _, nn := range []int{1, 5, maxNeighbors} {
 						compare(t, name, ix, vecs, labels, nn, rng, coarse, 60)
 					}
 				}
@@ -167,14 +168,14 @@ func TestSearchScansWhatItsBoxesRequire(t *testing.T) {
 // whichever cluster the search meets first.
 func TestTiesAtTheBoundary(t *testing.T) {
 	const n = 64
-	vecs := make([]int16, n*Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
-	// Every vector is at distance 1 from the origin query: coordinate d%Dims
+	// Every vector is at distance 1 from the origin query: coordinate d%vector.Dims
 	// is 1, the rest 0; later positions go to lower clusters so that the
 	// cluster order and the position order disagree.
 	for p := 0; p < n; p++ {
-		vecs[p*Dims+p%Dims] = 1
+		vecs[p*vector.Dims+p%vector.Dims] = 1
 		labels[p] = uint8(p % 2)
 		assign[p] = uint32((n - 1 - p) / 4)
 	}
@@ -182,7 +183,7 @@ func TestTiesAtTheBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var q [Dims]int16
+	var q [vector.Dims]int16
 	var got Result
 	NewSearcher(ix, 5).Search(&q, &got)
 	for i, nb := range got.List() {
@@ -198,12 +199,12 @@ func TestTiesAtTheBoundary(t *testing.T) {
 // TestExtremeDistances checks the largest possible distance, which must
 // not overflow the uint32 arithmetic of the kernels.
 func TestExtremeDistances(t *testing.T) {
-	var far, q [Dims]int16
+	var far, q [vector.Dims]int16
 	for d := range far {
-		far[d] = MaxValue
+		far[d] = vector.MaxValue
 	}
-	q[5], q[6] = -MaxValue, -MaxValue
-	vecs := append(far[:], make([]int16, Dims)...)
+	q[5], q[6] = -vector.MaxValue, -vector.MaxValue
+	vecs := append(far[:], make([]int16, vector.Dims)...)
 	ix, err := Build(vecs, []uint8{1, 0}, []uint32{0, 1}, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -217,8 +218,8 @@ func TestExtremeDistances(t *testing.T) {
 }
 
 func TestBuildRejects(t *testing.T) {
-	good := make([]int16, Dims)
-	bad := make([]int16, Dims)
+	good := make([]int16, vector.Dims)
+	bad := make([]int16, vector.Dims)
 	bad[2] = -1
 	cases := []struct {
 		name   string
@@ -252,7 +253,7 @@ func TestNewRefusesDamage(t *testing.T) {
 		f    func(t *Tables)
 	}{
 		{"member outside its box", func(t *Tables) { t.BoxMax[clusterEntry(0, 3)] = t.BoxMin[clusterEntry(0, 3)] - 1 }},
-		{"box outside its region", func(t *Tables) { t.BoxMax[clusterEntry(1, 2)] = t.RegionMax[2*len(t.RegionMax)/Dims] + 1 }},
+		{"box outside its region", func(t *Tables) { t.BoxMax[clusterEntry(1, 2)] = t.RegionMax[2*len(t.RegionMax)/vector.Dims] + 1 }},
 		{"centroid not finite", func(t *Tables) { t.RegionCentroids[0] = float32(math.NaN()) }},
 		{"cluster table padding", func(t *Tables) { t.BoxMin[clusterEntry(t.K, 0)] = 1 }},
 		{"region table padding", func(t *Tables) { t.RegionMax[1] = 1 }},
@@ -269,12 +270,12 @@ func TestNewRefusesDamage(t *testing.T) {
 			for t.Start[c+1]-t.Start[c] == t.PadStart[c+1]-t.PadStart[c] {
 				c++
 			}
-			t.Vecs[int(t.PadStart[c+1])*Dims-1] = 3
+			t.Vecs[int(t.PadStart[c+1])*vector.Dims-1] = 3
 		}},
 		{"vectors truncated", func(t *Tables) { t.Vecs = t.Vecs[:len(t.Vecs)-1] }},
 		{"member outside its leaf", func(t *Tables) {
 			lp := int(t.LeafStart[1])
-			t.LeafBoxes[(Dims+2)*lp] = t.LeafBoxes[2*lp] - 1
+			t.LeafBoxes[(vector.Dims+2)*lp] = t.LeafBoxes[2*lp] - 1
 		}},
 		{"leaf table short", func(t *Tables) { t.LeafBoxes = t.LeafBoxes[:len(t.LeafBoxes)-1] }},
 		{"no vectors", func(t *Tables) { t.N = 0 }},
@@ -361,12 +362,12 @@ func TestNearestTwo(t *testing.T) {
 // bound of exactly 1: only "bound ≤ k-th distance" finds positions 0–4.
 func TestTiesAcrossLeaves(t *testing.T) {
 	const n = 256
-	vecs := make([]int16, n*Dims)
+	vecs := make([]int16, n*vector.Dims)
 	for p := 0; p < n; p++ {
 		if p < n/2 {
-			vecs[p*Dims+0] = 1
+			vecs[p*vector.Dims+0] = 1
 		} else {
-			vecs[p*Dims+1] = 1
+			vecs[p*vector.Dims+1] = 1
 		}
 	}
 	ix, err := Build(vecs, make([]uint8, n), make([]uint32, n), 1)
@@ -376,7 +377,7 @@ func TestTiesAcrossLeaves(t *testing.T) {
 	if ix.t.Pos[0] < n/2 {
 		t.Fatalf("test set-up: the first leaf starts with position %d; want a later position", ix.t.Pos[0])
 	}
-	var q [Dims]int16
+	var q [vector.Dims]int16
 	for _, ks := range kernelSets() {
 		var got Result
 		newSearcher(ix, 5, ks).Search(&q, &got)

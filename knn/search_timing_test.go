@@ -3,8 +3,9 @@ package knn
 import (
 	"math"
 	"math/rand/v2"
-
 	"testing"
+
+	"fraudknn/vector"
 )
 
 // Kernel benchmarks run every kernel set this machine supports, e.g.
@@ -16,7 +17,7 @@ func BenchmarkKernelScan(b *testing.B) {
 	const n = 733 // the median cluster size of the contest artifact
 	stride := padded(n)
 	block := testBlock(rng, n, stride, func(d int) int16 { return randCoord(rng, d, false) })
-	var q [Dims]int16
+	var q [vector.Dims]int16
 	qb, _ := fillQuery(&q)
 	dist, cand := make([]uint32, stride), make([]uint32, stride)
 	// "near": a bound most members exceed early in their sums, as in a
@@ -29,7 +30,7 @@ func BenchmarkKernelScan(b *testing.B) {
 		for _, ks := range kernelSets() {
 			b.Run("bound="+bound.name+"/kernel="+ks.name, func(b *testing.B) {
 				b.ReportAllocs()
-				b.SetBytes(n * Dims * 2)
+				b.SetBytes(n * vector.Dims * 2)
 				for b.Loop() {
 					ks.scan(qb, block, stride, n, bound.value, dist, cand)
 				}
@@ -41,12 +42,12 @@ func BenchmarkKernelScan(b *testing.B) {
 func BenchmarkKernelBounds(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	const k = 4096
-	lo, hi := make([]int16, k*Dims), make([]int16, k*Dims)
+	lo, hi := make([]int16, k*vector.Dims), make([]int16, k*vector.Dims)
 	for i := range lo {
 		x, y := randCoord(rng, i/k, false), randCoord(rng, i/k, false)
 		lo[i], hi[i] = min(x, y), max(x, y)
 	}
-	var q [Dims]int16
+	var q [vector.Dims]int16
 	qb, _ := fillQuery(&q)
 	dst, cand := make([]uint32, k), make([]uint32, k)
 	for _, ks := range kernelSets() {
@@ -62,11 +63,11 @@ func BenchmarkKernelBounds(b *testing.B) {
 func BenchmarkKernelCentroids(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	const k = 4096
-	cent := make([]float32, k*Dims)
+	cent := make([]float32, k*vector.Dims)
 	for i := range cent {
-		cent[i] = float32(rng.IntN(MaxValue))
+		cent[i] = float32(rng.IntN(vector.MaxValue))
 	}
-	var q [Dims]int16
+	var q [vector.Dims]int16
 	_, qf := fillQuery(&q)
 	dst := make([]float32, k)
 	for _, ks := range kernelSets() {
@@ -95,7 +96,7 @@ func benchIndex(b *testing.B, n, k int) (*Index, []int16) {
 func BenchmarkSearchSynthetic(b *testing.B) {
 	ix, vecs := benchIndex(b, 100000, 128)
 	rng := rand.New(rand.NewPCG(5, 5))
-	queries := make([][Dims]int16, 256)
+	queries := make([][vector.Dims]int16, 256)
 	for i := range queries {
 		queries[i] = randQuery(rng, vecs, false)
 	}

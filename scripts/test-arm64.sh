@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-arm64.sh [FUZZTIME] checks the arm64 build on any Linux machine
-# under qemu-user emulation: knn's tests with the NEON kernels required,
+# under qemu-user emulation: knn's tests with the NEON kernels required
+# (and the pure-Go ones with -tags purego),
 # each kernel fuzz target (NEON against the pure-Go twin) for FUZZTIME
 # (default 10s), then, when the artifact and the payloads are there, the
 # in-process replay of every shared payload with a brute-force sample.
@@ -25,6 +26,8 @@ trap 'rm -f "$log"' EXIT
 echo "== arm64 under $qemu: knn tests, NEON kernels required"
 FRAUDKNN_EXPECT_KERNELS=neon GOARCH=arm64 "$go" test -count=1 -exec "$qemu" ./knn/...
 echo "test-arm64: knn passed with the NEON kernels active (TestKernelChoice requires them)"
+FRAUDKNN_EXPECT_KERNELS=go GOARCH=arm64 "$go" test -count=1 -tags purego -exec "$qemu" -run '^TestKernelChoice$' ./knn
+echo "test-arm64: -tags purego still forces the pure-Go kernels on arm64"
 
 echo "== arm64 under $qemu: kernel fuzz targets against the pure-Go kernels, $fuzztime each"
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"fraudknn/vector"
 )
 
 // FuzzVectorize feeds arbitrary bodies to Vectorize and checks that it
@@ -65,7 +67,7 @@ func FuzzVectorize(f *testing.F) {
 			if msg := e.Error(); strings.ContainsAny(msg, "\n\r") || len(msg) > 200 {
 				t.Fatalf("error message is not one short line: %q", msg)
 			}
-			if v != (Vector{}) {
+			if v != (vector.Vector{}) {
 				t.Fatalf("vector %v returned with an error", v)
 			}
 			return

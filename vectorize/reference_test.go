@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"fraudknn/vector"
 )
 
 // referenceVector is a slow, independent implementation of SPEC.md used as
@@ -21,7 +23,7 @@ import (
 // +24:00), so only agreement on the vector is meaningful, not agreement on
 // acceptance. Decoding into maps keeps keys exact, so "Amount" is not
 // mistaken for "amount" as it would be with struct fields.
-func referenceVector(body []byte) (v Vector, ok bool) {
+func referenceVector(body []byte) (v vector.Vector, ok bool) {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) != nil || doc == nil {
 		return v, false
@@ -131,7 +133,7 @@ func refTime(x any) (time.Time, bool) {
 func TestReferenceOnSPECExamples(t *testing.T) {
 	for _, c := range []struct {
 		body string
-		want Vector
+		want vector.Vector
 	}{{example1, golden1}, {example2, golden2}, {withLast, goldenLast}} {
 		got, ok := referenceVector([]byte(c.body))
 		if !ok || got != c.want {
@@ -179,7 +181,7 @@ func TestAgainstReferenceTestData(t *testing.T) {
 	withLast := 0
 	for i, e := range entries {
 		v := compareWithReference(t, i, e.Request)
-		if v[5] != -Scale {
+		if v[5] != -vector.Scale {
 			withLast++
 		}
 	}
@@ -189,7 +191,7 @@ func TestAgainstReferenceTestData(t *testing.T) {
 // compareWithReference requires both implementations to accept body and to
 // agree on its vector, and checks the body once more with indentation
 // removed or added, which must not change the result.
-func compareWithReference(t *testing.T, i int, body []byte) Vector {
+func compareWithReference(t *testing.T, i int, body []byte) vector.Vector {
 	t.Helper()
 	want, ok := referenceVector(body)
 	if !ok {

@@ -3,7 +3,7 @@
 //
 // The formulas, constants and the rounding rule come from SPEC.md ("From
 // payload to vector: 14 dimensions"). Every dimension is rounded to 4
-// decimals and stored as a fixed-point int16 at Scale, which is exactly how
+// decimals and stored as a fixed-point int16 at vector.Scale, which is exactly how
 // the reference vectors were produced, so distances between a query and the
 // references are exact integers.
 //
@@ -15,15 +15,8 @@ package vectorize
 import (
 	"math"
 
-	"fraudknn/knn"
+	"fraudknn/vector"
 )
-
-// Dims is the number of dimensions of a vector: the search's.
-const Dims = knn.Dims
-
-// Scale is the fixed-point scale: a value v is stored as int16(round(v*Scale)),
-// the scale of the search's vectors.
-const Scale = knn.Scale
 
 // Normalization constants, from normalization.json.
 const (
@@ -39,45 +32,27 @@ const (
 	maxWeekday = 6  // day_of_week is weekday / 6, Monday = 0
 )
 
-// Vector is one transaction as 14 fixed-point values at Scale.
-//
-// The dimensions, in order: amount, installments, amount_vs_avg,
-// hour_of_day, day_of_week, minutes_since_last_tx, km_from_last_tx,
-// km_from_home, tx_count_24h, is_online, card_present, unknown_merchant,
-// mcc_risk, merchant_avg_amount.
-type Vector [Dims]int16
-
-// Floats returns v as float64 values (each element divided by Scale), for
-// printing and comparing with the JSON reference vectors.
-func (v Vector) Floats() [Dims]float64 {
-	var f [Dims]float64
-	for i, x := range v {
-		f[i] = float64(x) / Scale
-	}
-	return f
-}
-
 // Vectorize parses a /fraud-score request body and returns its vector.
 //
 // Output range, which the search relies on: every dimension is within
-// [0, Scale], except dimensions 5 (minutes_since_last_tx) and 6
-// (km_from_last_tx), which are within [0, Scale] or exactly -Scale when the
+// [0, vector.Scale], except dimensions 5 (minutes_since_last_tx) and 6
+// (km_from_last_tx), which are within [0, vector.Scale] or exactly -vector.Scale when the
 // body has no last transaction. So any per-dimension difference between two
-// vectors is at most 2*Scale.
+// vectors is at most 2*vector.Scale.
 //
 // The body must be one JSON object (RFC 8259, UTF-8) with the fields of
 // SPEC.md, each of the right type, each known key at most once; unknown
 // keys are skipped. On any problem Vectorize returns an *Error naming the
 // field; it never substitutes a default. A successful call does not
 // allocate, and Vectorize does not keep body.
-func Vectorize(body []byte) (Vector, error) {
+func Vectorize(body []byte) (vector.Vector, error) {
 	p := parser{buf: body}
 	if err := p.parse(); err != nil {
-		return Vector{}, err
+		return vector.Vector{}, err
 	}
 	v, err := p.vector()
 	if err != nil {
-		return Vector{}, err
+		return vector.Vector{}, err
 	}
 	return v, nil
 }
@@ -87,8 +62,8 @@ func Vectorize(body []byte) (Vector, error) {
 // Each dimension repeats the formula of SPEC.md with the same float64
 // operations in the same order, then clamps and rounds, so that the result
 // is bit-for-bit what the reference generator computed.
-func (p *parser) vector() (Vector, *Error) {
-	var v Vector
+func (p *parser) vector() (vector.Vector, *Error) {
+	var v vector.Vector
 	amount := p.num[fieldAmount]
 
 	v[0] = scaled(clamp(amount / maxAmount))
@@ -110,7 +85,7 @@ func (p *parser) vector() (Vector, *Error) {
 		v[5] = scaled(clamp(minutes / maxMinutes))
 		v[6] = scaled(clamp(p.num[fieldLastKm] / maxKm))
 	} else {
-		v[5], v[6] = -Scale, -Scale
+		v[5], v[6] = -vector.Scale, -vector.Scale
 	}
 
 	v[7] = scaled(clamp(p.num[fieldKmFromHome] / maxKm))
@@ -129,18 +104,18 @@ func clamp(x float64) float64 {
 	return min(max(x, 0), 1)
 }
 
-// scaled rounds v to 4 decimals as a fixed-point int16: round(v*Scale),
+// scaled rounds v to 4 decimals as a fixed-point int16: round(v*vector.Scale),
 // halves away from zero. The float64 conversion forbids the compiler to
 // fuse the product into a neighbouring operation (FMA), so the product is
 // rounded to float64 exactly as the reference generator rounded it.
 func scaled(v float64) int16 {
-	return int16(math.Round(float64(v * Scale)))
+	return int16(math.Round(float64(v * vector.Scale)))
 }
 
-// oneIf is 1 (as Scale) for true and 0 for false.
+// oneIf is 1 (as vector.Scale) for true and 0 for false.
 func oneIf(b bool) int16 {
 	if b {
-		return Scale
+		return vector.Scale
 	}
 	return 0
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"fraudknn/vector"
 )
 
 // example1 is the first body of example-payloads.json, SPEC.md's first
@@ -16,7 +18,7 @@ const example1 = `{"id": "tx-1329056812", "transaction": {"amount": 41.12, "inst
 
 // golden1 is SPEC.md's vector for example1:
 // [0.0041, 0.1667, 0.05, 0.7826, 0.3333, -1, -1, 0.0292, 0.15, 0, 1, 0, 0.15, 0.006].
-var golden1 = Vector{41, 1667, 500, 7826, 3333, -10000, -10000, 292, 1500, 0, 10000, 0, 1500, 60}
+var golden1 = vector.Vector{41, 1667, 500, 7826, 3333, -10000, -10000, 292, 1500, 0, 10000, 0, 1500, 60}
 
 // example2 is SPEC.md's second worked example (a fraud), written from its
 // description: amount 9505.97, 10 installments, 2026-03-14T05:15:12Z,
@@ -27,7 +29,7 @@ const example2 = `{"id": "tx-example-2", "transaction": {"amount": 9505.97, "ins
 
 // golden2 is SPEC.md's vector for example2:
 // [0.9506, 0.8333, 1.0, 0.2174, 0.8333, -1, -1, 0.9523, 1.0, 0, 1, 1, 0.75, 0.0055].
-var golden2 = Vector{9506, 8333, 10000, 2174, 8333, -10000, -10000, 9523, 10000, 0, 10000, 10000, 7500, 55}
+var golden2 = vector.Vector{9506, 8333, 10000, 2174, 8333, -10000, -10000, 9523, 10000, 0, 10000, 10000, 7500, 55}
 
 // withLast is the second body of example-payloads.json, which has a last
 // transaction.
@@ -35,7 +37,7 @@ const withLast = `{"id": "tx-3576980410", "transaction": {"amount": 384.88, "ins
 
 // goldenLast is withLast's vector, worked out by hand: 5 h 25 min since the
 // last transaction is 325/1440 = 0.2257, 18.86 km is 0.0189.
-var goldenLast = Vector{385, 2500, 500, 8696, 3333, 2257, 189, 137, 1500, 0, 10000, 0, 2000, 299}
+var goldenLast = vector.Vector{385, 2500, 500, 8696, 3333, 2257, 189, 137, 1500, 0, 10000, 0, 2000, 299}
 
 // with returns body with old replaced by new, failing the test unless old
 // occurs exactly once: every case states its change from a known body.
@@ -47,7 +49,7 @@ func with(t testing.TB, body, old, new string) string {
 	return strings.Replace(body, old, new, 1)
 }
 
-func mustVectorize(t testing.TB, body string) Vector {
+func mustVectorize(t testing.TB, body string) vector.Vector {
 	t.Helper()
 	v, err := Vectorize([]byte(body))
 	if err != nil {
@@ -60,7 +62,7 @@ func TestGoldenExample1(t *testing.T) {
 	if got := mustVectorize(t, example1); got != golden1 {
 		t.Errorf("example 1:\n got %v\nwant %v", got, golden1)
 	}
-	want := [Dims]float64{0.0041, 0.1667, 0.05, 0.7826, 0.3333, -1, -1, 0.0292, 0.15, 0, 1, 0, 0.15, 0.006}
+	want := [vector.Dims]float64{0.0041, 0.1667, 0.05, 0.7826, 0.3333, -1, -1, 0.0292, 0.15, 0, 1, 0, 0.15, 0.006}
 	if got := golden1.Floats(); got != want {
 		t.Errorf("Floats:\n got %v\nwant %v", got, want)
 	}
@@ -80,7 +82,7 @@ func TestGoldenExample2(t *testing.T) {
 	if got := mustVectorize(t, example2); got != golden2 {
 		t.Errorf("example 2:\n got %v\nwant %v", got, golden2)
 	}
-	want := [Dims]float64{0.9506, 0.8333, 1.0, 0.2174, 0.8333, -1, -1, 0.9523, 1.0, 0, 1, 1, 0.75, 0.0055}
+	want := [vector.Dims]float64{0.9506, 0.8333, 1.0, 0.2174, 0.8333, -1, -1, 0.9523, 1.0, 0, 1, 1, 0.75, 0.0055}
 	if got := golden2.Floats(); got != want {
 		t.Errorf("Floats:\n got %v\nwant %v", got, want)
 	}
@@ -205,16 +207,16 @@ func TestSemantics(t *testing.T) {
 	}
 }
 
-// TestHalvesAreHalves checks the premise of the rounding cases: v*Scale is
+// TestHalvesAreHalves checks the premise of the rounding cases: v*vector.Scale is
 // exactly a half in float64 for these inputs, so only rounding half away
 // from zero gives the expected result.
 func TestHalvesAreHalves(t *testing.T) {
 	for _, c := range []struct{ value, max float64 }{
 		{0.5, maxAmount}, {2.5, maxAmount}, {0.05, maxKm}, {0.25, maxKm}, {0.5, maxMerchantAvgAmount},
 	} {
-		x := float64(c.value / c.max * Scale)
+		x := float64(c.value / c.max * vector.Scale)
 		if x != math.Floor(x)+0.5 {
-			t.Errorf("%v/%v*%v = %v, not a half", c.value, c.max, Scale, x)
+			t.Errorf("%v/%v*%v = %v, not a half", c.value, c.max, vector.Scale, x)
 		}
 		if got := scaled(c.value / c.max); float64(got) != math.Floor(x)+1 {
 			t.Errorf("scaled(%v/%v) = %d, want %v", c.value, c.max, got, math.Floor(x)+1)
@@ -222,7 +224,7 @@ func TestHalvesAreHalves(t *testing.T) {
 	}
 	// Variables, not constants: Go computes constant expressions exactly.
 	value, max := 1.5, float64(maxAmount)
-	if x := float64(value / max * Scale); x == math.Floor(x)+0.5 {
+	if x := float64(value / max * vector.Scale); x == math.Floor(x)+0.5 {
 		t.Errorf("1.5/10000*10000 = %v is a half; the test case assumes it is not", x)
 	}
 }
@@ -235,8 +237,8 @@ func TestLongKnownMerchants(t *testing.T) {
 		t.Errorf("merchant last of 10,000: dimension 11 = %d, want 0", v[11])
 	}
 	body = longKnownMerchants(10000, "MERC-X")
-	if v := mustVectorize(t, body); v[11] != Scale {
-		t.Errorf("merchant absent from 10,000: dimension 11 = %d, want %d", v[11], Scale)
+	if v := mustVectorize(t, body); v[11] != vector.Scale {
+		t.Errorf("merchant absent from 10,000: dimension 11 = %d, want %d", v[11], vector.Scale)
 	}
 }
 
@@ -294,7 +296,7 @@ func checkErrors(t *testing.T, tests []errCase) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %T %v is not an *Error", err, err)
 			}
-			if v != (Vector{}) {
+			if v != (vector.Vector{}) {
 				t.Errorf("vector %v returned with an error", v)
 			}
 			if e.Field != tc.want.Field {
@@ -580,18 +582,18 @@ func TestErrorMessage(t *testing.T) {
 }
 
 // checkRange checks the output range Vectorize documents.
-func checkRange(t testing.TB, v Vector) {
+func checkRange(t testing.TB, v vector.Vector) {
 	t.Helper()
 	for i, x := range v {
-		inRange := 0 <= x && x <= Scale
-		if (i == 5 || i == 6) && x == -Scale {
+		inRange := 0 <= x && x <= vector.Scale
+		if (i == 5 || i == 6) && x == -vector.Scale {
 			inRange = true
 		}
 		if !inRange {
 			t.Errorf("dimension %d = %d is outside the documented range (vector %v)", i, x, v)
 		}
 	}
-	if (v[5] == -Scale) != (v[6] == -Scale) {
+	if (v[5] == -vector.Scale) != (v[6] == -vector.Scale) {
 		t.Errorf("dimensions 5 and 6 disagree on the last transaction: %v", v)
 	}
 }

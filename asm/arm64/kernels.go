@@ -1,5 +1,7 @@
 package main
 
+import "fraudknn/vector"
+
 // The kernels. Registers: R0–R15 for arguments and loop state (R18 is the
 // platform's, R26–R29 Go's, R27 the assembler's scratch), V0–V15 for data,
 // V16–V29 for the query, V30–V31 for the bound and a scratch minimum.
@@ -9,7 +11,7 @@ package main
 // V16–V29.
 func loadQuery(a *asm, base string) {
 	a.comment("The query, one coordinate per register, for the whole call.")
-	for d := 0; d < dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		a.op("FMOVQ %d(%s), F%d", 32*d, base, vQuery+vreg(d))
 	}
 }
@@ -55,7 +57,7 @@ func passMask(a *asm, mask string) {
 // width bits and a step cols columns. A shift by a register counts modulo
 // 64, so the mask of the clear bits is dropped when every column is in.
 func limitMask(a *asm, mask, j, n string, width, cols int) {
-	a.op("SUB %s, %s, R12 // columns left: n − j > 0", j, n)
+	a.op("SUB %s, %s, R12 // columns left in the block: more than 0", j, n)
 	a.op("LSL $%d, R12, R13", log2(width))
 	a.op("MOVD $-1, R14")
 	a.op("LSL R13, R14, R14")
@@ -105,12 +107,13 @@ func scanBlock(a *asm, k kernel) {
 	a.label("scan_loop")
 	a.comment("Column j of row d is at block + 2j + d·rowBytes; R10 walks the rows.")
 	a.op("ADD R9<<1, R1, R10")
-	for d := 0; d < dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
+		a.comment("dimension %d", d)
 		a.op("VLD1.P (R10)(R7), [V0.H8, V1.H8]")
 		a.op("VSUB V%d.H8, V0.H8, V0.H8", vQuery+vreg(d))
 		a.op("VSUB V%d.H8, V1.H8, V1.H8", vQuery+vreg(d))
 		addSquares(a, d, 0, 1)
-		if d%2 == 1 && d+1 < dims {
+		if d%2 == 1 && d+1 < vector.Dims {
 			// Once every one of the 16 partial sums exceeds the bound,
 			// no column of the step is a candidate: skip its other
 			// rows. Every term is a square, so a partial sum never
@@ -160,8 +163,9 @@ func boxBounds(a *asm, k kernel) {
 	a.label("box_loop")
 	a.op("ADD R10<<1, R1, R11")
 	a.op("ADD R10<<1, R2, R15")
-	for d := 0; d < dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		q := vQuery + vreg(d)
+		a.comment("dimension %d", d)
 		a.op("VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo")
 		a.op("VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi")
 		if d == 0 {
@@ -211,7 +215,7 @@ func centroidDists(a *asm, k kernel) {
 	for u := 0; u < 8; u++ {
 		a.op("VEOR V%d.B16, V%d.B16, V%d.B16", u, u, u)
 	}
-	for d := 0; d < dims; d++ {
+	for d := 0; d < vector.Dims; d++ {
 		a.op("VLD1.P (R6)(R4), [V8.S4, V9.S4, V10.S4, V11.S4]")
 		a.op("VLD1.P (R7)(R4), [V12.S4, V13.S4, V14.S4, V15.S4]")
 		for u := vreg(0); u < 8; u++ {

@@ -21,14 +21,14 @@ import (
 	"go/format"
 	"os"
 	"strings"
+
+	"fraudknn/vector"
 )
 
-const (
-	dims  = 14 // coordinates of a vector
-	group = 16 // columns one step of the integer kernels handles
-)
+// group is the number of columns one step of the integer kernels handles.
+const group = 16
 
-// Registers. The 14 query coordinates live in V16–V29 for a whole call
+// Registers. The query coordinates live in V16–V29 for a whole call
 // (8 int16 or 4 float32 copies each), the bound in V30.
 const (
 	vQuery vreg = 16
@@ -43,6 +43,10 @@ func main() {
 	if *out == "" || *stubs == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: arm64 -out kernels_arm64.s -stubs kernels_stub_arm64.go")
 		os.Exit(2)
+	}
+	if vQuery+vector.Dims > vBound {
+		fmt.Fprintf(os.Stderr, "arm64: %d coordinates do not fit the query registers V%d–V%d: the kernels need another register plan\n", vector.Dims, vQuery, vBound-1)
+		os.Exit(1)
 	}
 	var a asm
 	a.header()
@@ -77,28 +81,28 @@ type kernel struct {
 var kernels = []kernel{
 	{
 		name:  "scanBlockNEON",
-		sig:   "(qb *[14][16]int16, block *int16, stride int, n int, bound uint32, dist *uint32, cand *uint32) int",
+		sig:   fmt.Sprintf("(qb *[%d][%d]int16, block *int16, stride int, n int, bound uint32, dist *uint32, cand *uint32) int", vector.Dims, group),
 		frame: "$0-64",
 		doc: []string{"scanBlockNEON is scanGeneric in NEON: see kernelSet.scan.",
-			"n > 0; block holds 14 rows stride int16 apart, the last with room for n rounded up to 16;",
-			"dist and cand have room for n rounded up to 16."},
+			fmt.Sprintf("n > 0; block holds %d rows stride int16 apart, the last with room for n rounded up to %d;", vector.Dims, group),
+			fmt.Sprintf("dist and cand have room for n rounded up to %d.", group)},
 		body: scanBlock,
 	},
 	{
 		name:  "boxBoundsNEON",
-		sig:   "(qb *[14][16]int16, lo *int16, hi *int16, kp int, k int, bound uint32, dst *uint32, cand *uint32) int",
+		sig:   fmt.Sprintf("(qb *[%d][%d]int16, lo *int16, hi *int16, kp int, k int, bound uint32, dst *uint32, cand *uint32) int", vector.Dims, group),
 		frame: "$0-72",
 		doc: []string{"boxBoundsNEON is boundsGeneric in NEON: see kernelSet.bounds.",
-			"0 < k ≤ kp, kp a multiple of 16; lo and hi hold 14 rows of kp int16;",
+			fmt.Sprintf("0 < k ≤ kp, kp a multiple of %d; lo and hi hold %d rows of kp int16;", group, vector.Dims),
 			"dst and cand have room for kp entries. Only dst[:k] is defined."},
 		body: boxBounds,
 	},
 	{
 		name:  "centroidDistsNEON",
-		sig:   "(qf *[14][8]float32, cent *float32, kp int, dst *float32)",
+		sig:   fmt.Sprintf("(qf *[%d][8]float32, cent *float32, kp int, dst *float32)", vector.Dims),
 		frame: "$0-32",
 		doc: []string{"centroidDistsNEON is centroidsGeneric in NEON with FMLA: see kernelSet.centroids.",
-			fmt.Sprintf("kp > 0 is a multiple of %d; cent holds 14 rows of kp float32.", centroidStep)},
+			fmt.Sprintf("kp > 0 is a multiple of %d; cent holds %d rows of kp float32.", centroidStep, vector.Dims)},
 		body: centroidDists,
 	},
 	{

@@ -19,6 +19,7 @@ import (
 	"fraudknn/artifact"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // buildAPI compiles this command once for the tests.
@@ -34,12 +35,12 @@ func buildAPI(t *testing.T) string {
 // smallArtifact writes a valid artifact of random vectors.
 func smallArtifact(t *testing.T, dir string) string {
 	n := 2000
-	vecs := make([]int16, n*knn.Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range labels {
-		for d := 0; d < knn.Dims; d++ {
-			vecs[i*knn.Dims+d] = int16((i*7919 + d*104729) % (knn.MaxValue + 1))
+		for d := 0; d < vector.Dims; d++ {
+			vecs[i*vector.Dims+d] = int16((i*7919 + d*104729) % (vector.MaxValue + 1))
 		}
 		labels[i] = uint8(i % 2)
 		assign[i] = uint32(i % 20)
@@ -416,7 +417,7 @@ func TestLoopbackOrUnix(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:9101": true, "[::1]:9101": true, "localhost:9101": true, "127.0.0.2:9101": true,
 		"unix:/run/op.sock": true,
-		"0.0.0.0:9101": false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
+		"0.0.0.0:9101":      false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
 	} {
 		if got := loopbackOrUnix(addr); got != want {
 			t.Errorf("loopbackOrUnix(%q) = %v, want %v", addr, got, want)

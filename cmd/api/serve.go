@@ -41,8 +41,13 @@ func serve(svc *server.Service, logger *log.Logger) (srv, op *fasthttp.Server, s
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
 	srv = svc.NewServer(opts)
-	if *floor {
+	switch {
+	case *floor:
 		srv.Handler = floorHandler
+	case !*huge:
+		// A mapped artifact can fault if its file is changed in place:
+		// a clean 503 and exit instead of SIGBUS (server.PanicOnFault).
+		srv.Handler = server.PanicOnFault(srv.Handler)
 	}
 	ln, err := server.Listen(*listen)
 	if err != nil {
@@ -69,6 +74,9 @@ func serveOperator(addr string, svc *server.Service, served chan<- error, logger
 	}
 	logger.Printf("operator listener on %s: GET %s, POST %s, GET /ready", addr, server.MetricsPath, server.ExplainPath)
 	op := svc.NewOperatorServer()
+	if !*huge && !*floor {
+		op.Handler = server.PanicOnFault(op.Handler) // explain searches the index too
+	}
 	go func() { served <- op.Serve(ln) }()
 	return op
 }
@@ -90,17 +98,9 @@ func loopbackOrUnix(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// handedIdle is how long a connection handed over by cmd/lb may wait
-// for its next request. Behind nginx the API's idle timeout can be long
-// (nginx keeps a few connections and reuses them); behind cmd/lb every
-// client holds its own connection to the API, so an idle one is closed
-// after a few seconds, and near the connection limit the receiver
-// closes the idlest first (internal/fdpass/evict.go, docs/OPERATIONS.md).
-const handedIdle = 5 * time.Second
-
 // handOver serves the connections cmd/lb hands over at the control
 // socket path (nothing when path is empty) on a server of their own,
-// with srv's handler and limits but handedIdle, and returns it (nil
+// with srv's handler and limits but fdpass.IdleTimeout, and returns it (nil
 // without path). Call it once ready: registering is what tells the
 // balancer to send connections.
 func handOver(path string, svc *server.Service, srv *fasthttp.Server, served chan<- error, logger *log.Logger) *fasthttp.Server {
@@ -109,9 +109,13 @@ func handOver(path string, svc *server.Service, srv *fasthttp.Server, served cha
 	}
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
-	opts.IdleTimeout = handedIdle
+	// Behind nginx the idle timeout can be long: nginx keeps a few
+	// connections and reuses them. Behind cmd/lb each client holds its
+	// own connection to the API, so an idle one is closed after a few
+	// seconds, and near the limit the idlest first (evict.go in fdpass).
+	opts.IdleTimeout = fdpass.IdleTimeout
 	handed := svc.NewServer(opts)
-	handed.Handler = srv.Handler // the floor's, with -floor
+	handed.Handler = srv.Handler // the floor's with -floor, made to panic on a fault when mapped
 	r := fdpass.ReceiveLimited(path, opts.MaxConns, logger)
 	go func() { served <- handed.Serve(r) }()
 	return handed

@@ -12,7 +12,7 @@
 // may register, at most -backends at once, and the socket's folder must
 // be one only that uid can enter (lb makes it, mode 0700, if missing).
 // It never reads or answers a request itself. -operator serves its
-// counters at GET /metrics. SIGTERM or SIGINT stops it.
+// counters at GET /metrics. SIGTERM, SIGINT or SIGQUIT stops it.
 package main
 
 import (
@@ -23,11 +23,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"fraudknn/internal/fdpass"
+	"fraudknn/internal/listen"
 )
 
 func main() {
@@ -65,7 +65,10 @@ func main() {
 	logger.Printf("handing connections from %s to at most %d APIs of uid %d registered at %s", *listen, *backends, *trust, *control)
 
 	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	// SIGQUIT too: it is nginx's graceful stop, which whatever runs the
+	// balancer's slot (the native stack) may send; unhandled, Go would
+	// dump every goroutine and exit 2.
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	sig := <-stop
 	logger.Printf("%v: stopping after %d connections handed, %d closed for want of an API", sig, b.Handed.Load(), b.Dropped.Load())
 	cl.Close() // removes the socket
@@ -74,12 +77,8 @@ func main() {
 // serveOperator serves the balancer's metrics at addr (host:port, or
 // unix:/path); it stops the program if it cannot listen there.
 func serveOperator(addr string, b *fdpass.Balancer, logger *log.Logger) {
-	network, where := "tcp", addr
-	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		network, where = "unix", path
-		os.Remove(path)
-	}
-	ln, err := net.Listen(network, where)
+	// Open to its owner and group only, as the API's operator listener.
+	ln, err := listen.Addr(addr, 0o660)
 	if err != nil {
 		logger.Fatalf("-operator %s: %v", addr, err)
 	}
@@ -90,5 +89,5 @@ func serveOperator(addr string, b *fdpass.Balancer, logger *log.Logger) {
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
 	go func() { logger.Printf("operator listener: %v", srv.Serve(ln)) }()
-	logger.Printf("metrics at http://%s/metrics", addr)
+	logger.Printf("metrics at %s (GET /metrics)", addr)
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"fraudknn/internal/fdpass"
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
 )
@@ -223,12 +224,14 @@ type clientTimeouts struct {
 
 // timeoutsFor returns the limits under the balancer that answers: nginx's
 // from nginx/nginx.conf; behind cmd/lb, the API's fasthttp settings
-// (server.DefaultOptions), since the client talks to it directly.
+// (server.DefaultOptions' read timeout, and the idle timeout cmd/api
+// gives the connections cmd/lb hands over), since the client talks to
+// the API directly.
 func timeoutsFor(t *testing.T, bal string) clientTimeouts {
 	t.Helper()
 	if bal == "fdpass" {
 		o := server.DefaultOptions
-		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: o.IdleTimeout, source: "server.DefaultOptions (cmd/lb hands the connection to the API)"}
+		return clientTimeouts{header: o.ReadTimeout, body: o.ReadTimeout, idle: fdpass.IdleTimeout, source: "server.DefaultOptions and fdpass.IdleTimeout (cmd/lb hands the connection to the API)"}
 	}
 	conf, err := os.ReadFile("../../nginx/nginx.conf")
 	if err != nil {

@@ -26,6 +26,12 @@ import (
 // balancer never learns when it closes; nor would a per-address limit
 // stop idle clients that come from many addresses.
 
+// IdleTimeout is how long a connection handed over to an API may wait
+// for its next request (the API's server for them is set so): a few
+// seconds, where behind nginx, which keeps a few connections and reuses
+// them, the API's can be long.
+const IdleTimeout = 5 * time.Second
+
 const (
 	// idleAfter: a connection whose last request was answered this long
 	// ago, with nothing unread, is idle (a client about to send its next

@@ -17,11 +17,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"fraudknn/internal/kdsplit"
 	"fraudknn/knn"
+	"fraudknn/knn/kdsplit"
+	"fraudknn/vector"
 )
 
-const dims = knn.Dims
+const dims = vector.Dims
 
 // The settings cmd/indexer uses unless told otherwise: on the contest's
 // 3,000,000 references they build in under 40 s on 2 cores and search as
@@ -49,8 +50,8 @@ type Result struct {
 	Moved      []int    // training vectors that changed cluster, per iteration
 }
 
-// Run clusters the n = len(vecs)/knn.Dims vectors given row-major. Every
-// coordinate must satisfy knn.InRange.
+// Run clusters the n = len(vecs)/vector.Dims vectors given row-major. Every
+// coordinate must satisfy vector.InRange.
 func Run(vecs []int16, cfg Config) (*Result, error) {
 	n := len(vecs) / dims
 	if n == 0 || len(vecs)%dims != 0 {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // blobs returns n vectors around a few centres, with many exact duplicates.
@@ -14,7 +14,7 @@ func blobs(n int, seed uint64) []int16 {
 	centres := make([][dims]int16, 12)
 	for c := range centres {
 		for d := range centres[c] {
-			centres[c][d] = int16(rng.IntN(knn.MaxValue + 1))
+			centres[c][d] = int16(rng.IntN(vector.MaxValue + 1))
 		}
 	}
 	vecs := make([]int16, n*dims)
@@ -25,10 +25,10 @@ func blobs(n int, seed uint64) []int16 {
 			if rng.IntN(2) == 0 { // half the coordinates stay on the centre
 				v += rng.IntN(2001) - 1000
 			}
-			vecs[i*dims+d] = int16(min(max(v, 0), knn.MaxValue))
+			vecs[i*dims+d] = int16(min(max(v, 0), vector.MaxValue))
 		}
 		if rng.IntN(5) == 0 {
-			vecs[i*dims+5], vecs[i*dims+6] = -knn.MaxValue, -knn.MaxValue
+			vecs[i*dims+5], vecs[i*dims+6] = -vector.MaxValue, -vector.MaxValue
 		}
 	}
 	return vecs

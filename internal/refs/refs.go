@@ -15,12 +15,12 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // Set is a set of labelled vectors in their original order.
 type Set struct {
-	Vecs   []int16  // row-major: coordinate d of vector p is Vecs[p*knn.Dims+d]
+	Vecs   []int16  // row-major: coordinate d of vector p is Vecs[p*vector.Dims+d]
 	Labels []uint8  // 1 fraud, 0 legit
 	SHA256 [32]byte // of the uncompressed JSON text
 	Bytes  int64    // length of the uncompressed JSON text
@@ -103,8 +103,8 @@ func (e *Error) Error() string {
 // Read parses an uncompressed reference array from r. Every coordinate
 // must be a JSON number with at most 4 decimal places (it is stored as
 // int16 at scale 10000, exactly) and in the range the search supports
-// (knn.InRange); every label "fraud" or "legit"; every vector exactly
-// knn.Dims long. The first violation stops the read with an *Error naming
+// (vector.InRange); every label "fraud" or "legit"; every vector exactly
+// vector.Dims long. The first violation stops the read with an *Error naming
 // the record.
 func Read(r io.Reader) (*Set, error) {
 	h := sha256.New()
@@ -297,22 +297,22 @@ func (p *parser) vector(set *Set) error {
 		return err
 	}
 	for d := 0; ; d++ {
-		if d == knn.Dims {
-			return p.fail("vector has more than %d numbers", knn.Dims)
+		if d == vector.Dims {
+			return p.fail("vector has more than %d numbers", vector.Dims)
 		}
 		v, err := p.fixed()
 		if err != nil {
 			return err
 		}
-		if !knn.InRange(d, v) {
+		if !vector.InRange(d, v) {
 			return p.fail("dimension %d is %s, outside the contract's range (only dimensions 5 and 6 may be negative; all lie in [-1, 1])", d, fixedString(v))
 		}
 		set.Vecs = append(set.Vecs, v)
 		c := p.peek()
 		if c == ']' {
 			p.i++
-			if d+1 != knn.Dims {
-				return p.fail("vector has %d numbers; want %d", d+1, knn.Dims)
+			if d+1 != vector.Dims {
+				return p.fail("vector has %d numbers; want %d", d+1, vector.Dims)
 			}
 			return nil
 		}
@@ -324,7 +324,7 @@ func (p *parser) vector(set *Set) error {
 }
 
 func fixedString(v int16) string {
-	s := fmt.Sprintf("%.4f", float64(v)/10000)
+	s := fmt.Sprintf("%.4f", float64(v)/vector.Scale)
 	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
 }
 

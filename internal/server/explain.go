@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/knn"
-	"fraudknn/vectorize"
+	"fraudknn/vector"
 )
 
 // ExplainPath is the route that answers like /fraud-score and adds the
@@ -42,13 +42,13 @@ func (s *Service) explain(ctx *fasthttp.RequestCtx) {
 
 // AppendExplanation appends the explained answer for query v and its
 // search result r to dst: the decision exactly as /fraud-score words it,
-// then the query vector (the int16 values at vectorize.Scale and the real
+// then the query vector (the int16 values at vector.Scale and the real
 // values), then the neighbours nearest first, which is the order of the
 // search and of the vote: each one's position in the reference file
 // (0-based), its label, its squared distance as the exact integer (at
 // Scale², so 10⁸ is 1.0) and its distance as a real number. docs/API.md
 // shows an example.
-func AppendExplanation(dst []byte, v *vectorize.Vector, r *knn.Result) []byte {
+func AppendExplanation(dst []byte, v *vector.Vector, r *knn.Result) []byte {
 	answer := answers[r.Frauds]
 	dst = append(dst, answer[:len(answer)-1]...) // without its closing brace
 	dst = append(dst, `,"vector":[`...)
@@ -63,7 +63,7 @@ func AppendExplanation(dst []byte, v *vectorize.Vector, r *knn.Result) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendFloat(dst, float64(x)/vectorize.Scale, 'f', -1, 64)
+		dst = strconv.AppendFloat(dst, float64(x)/vector.Scale, 'f', -1, 64)
 	}
 	dst = append(dst, `],"neighbors":[`...)
 	for i, n := range r.List() {
@@ -77,7 +77,7 @@ func AppendExplanation(dst []byte, v *vectorize.Vector, r *knn.Result) []byte {
 		dst = append(dst, `","squared_distance":`...)
 		dst = strconv.AppendUint(dst, uint64(n.Dist), 10)
 		dst = append(dst, `,"distance":`...)
-		dst = strconv.AppendFloat(dst, math.Sqrt(float64(n.Dist))/vectorize.Scale, 'f', -1, 64)
+		dst = strconv.AppendFloat(dst, math.Sqrt(float64(n.Dist))/vector.Scale, 'f', -1, 64)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)

@@ -14,10 +14,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -37,7 +38,7 @@ type explanation struct {
 
 // checkExplanation checks an explained answer against the query vector v
 // and want, the brute-force result for it.
-func checkExplanation(t *testing.T, name, body string, v vectorize.Vector, want *knn.Result) {
+func checkExplanation(t *testing.T, name, body string, v vector.Vector, want *knn.Result) {
 	t.Helper()
 	var e explanation
 	dec := json.NewDecoder(strings.NewReader(body))
@@ -50,11 +51,11 @@ func checkExplanation(t *testing.T, name, body string, v vectorize.Vector, want 
 	if !strings.HasPrefix(body, plain[:len(plain)-1]+",") {
 		t.Fatalf("%s: explanation %.80s… does not start with /fraud-score's answer %s", name, body, plain)
 	}
-	if len(e.Vector) != vectorize.Dims || len(e.VectorReal) != vectorize.Dims {
+	if len(e.Vector) != vector.Dims || len(e.VectorReal) != vector.Dims {
 		t.Fatalf("%s: vector of %d and %d values", name, len(e.Vector), len(e.VectorReal))
 	}
 	for d, x := range v {
-		if e.Vector[d] != x || e.VectorReal[d] != float64(x)/vectorize.Scale {
+		if e.Vector[d] != x || e.VectorReal[d] != float64(x)/vector.Scale {
 			t.Fatalf("%s: dimension %d is %d (%g); the query's is %d", name, d, e.Vector[d], e.VectorReal[d], x)
 		}
 	}
@@ -65,7 +66,7 @@ func checkExplanation(t *testing.T, name, body string, v vectorize.Vector, want 
 	for i, n := range e.Neighbors {
 		w := got[i]
 		label := map[uint8]string{0: "legit", 1: "fraud"}[w.Label]
-		real := math.Sqrt(float64(w.Dist)) / vectorize.Scale
+		real := math.Sqrt(float64(w.Dist)) / vector.Scale
 		if n.Position != w.Pos || n.Label != label || n.SquaredDistance != w.Dist || n.Distance != real {
 			t.Fatalf("%s: neighbour %d is %+v; brute force finds position %d, %s, squared distance %d (%g)",
 				name, i, n, w.Pos, label, w.Dist, real)
@@ -80,11 +81,11 @@ func checkExplanation(t *testing.T, name, body string, v vectorize.Vector, want 
 func randomIndex(t *testing.T, seed uint64, n, k int) (*knn.Index, []int16, []uint8) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 17))
-	vecs := make([]int16, 0, n*knn.Dims)
+	vecs := make([]int16, 0, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range n {
-		var v [knn.Dims]int16
+		var v [vector.Dims]int16
 		switch rng.IntN(3) {
 		case 0:
 			x, err := vectorize.Vectorize(warmBody(rng.IntN(400)))
@@ -96,7 +97,7 @@ func randomIndex(t *testing.T, seed uint64, n, k int) (*knn.Index, []int16, []ui
 			for d := range v {
 				v[d] = int16(rng.IntN(5) * 2500)
 				if (d == 5 || d == 6) && rng.IntN(4) == 0 {
-					v[d] = -knn.MaxValue
+					v[d] = -vector.MaxValue
 				}
 			}
 		}
@@ -119,7 +120,7 @@ func randomIndex(t *testing.T, seed uint64, n, k int) (*knn.Index, []int16, []ui
 func serveIndex(t *testing.T, ix *knn.Index) *fasthttp.Client {
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(ix, 50)
+	s.ServeIndex(ix, 50)
 	return serveBoth(t, s)
 }
 
@@ -138,7 +139,7 @@ func TestExplainMatchesBruteForce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &want)
+			knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &want)
 			name := fmt.Sprintf("seed %d, query %d", seed, i)
 			code, got, h := doAt(t, c, "operator", "POST", ExplainPath, string(body))
 			if code != 200 || string(h.ContentType()) != "application/json" {
@@ -163,17 +164,17 @@ func TestExplainSharedPayloads(t *testing.T) {
 	if path == "" {
 		t.Skip("skipping: FRAUDKNN_ARTIFACT does not name the full artifact (`make test` sets it when the data is present)")
 	}
-	p, err := dataset.LoadPayloads(testenv.DataFile(t, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(t, "test-data.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := artifact.Open(path)
+	a, err := artifact.Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(a.Index, 100)
+	s.ServeIndex(a.Index, 100)
 	vecs, labels := a.Index.Original()
 	const sample = 48
 	var ctx fasthttp.RequestCtx
@@ -185,7 +186,7 @@ func TestExplainSharedPayloads(t *testing.T) {
 		if err != nil {
 			t.Fatalf("payload %d: %v", i, err)
 		}
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &want)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &want)
 		ctx.Request.Reset()
 		ctx.Response.Reset()
 		ctx.Request.Header.SetMethod("POST")
@@ -225,11 +226,11 @@ func TestExplainMatrix(t *testing.T) {
 	}
 }
 
-// TestExplainNotReady: before Load the route answers 503, as /fraud-score.
+// TestExplainNotReady: before ServeIndex the route answers 503, as /fraud-score.
 func TestExplainNotReady(t *testing.T) {
 	_, c, _ := serve(t, false)
 	if code, body, _ := doAt(t, c, "operator", "POST", ExplainPath, testenv.SpecLegit); code != 503 || !strings.Contains(body, "not ready") {
-		t.Fatalf("%s before Load: %d %s", ExplainPath, code, body)
+		t.Fatalf("%s before ServeIndex: %d %s", ExplainPath, code, body)
 	}
 }
 
@@ -247,7 +248,7 @@ func TestExplainAllocations(t *testing.T) {
 // coordinate and distance at its widest) fits the handler's scratch, so
 // the append never moves to the heap.
 func TestExplanationFitsScratch(t *testing.T) {
-	var v vectorize.Vector
+	var v vector.Vector
 	var r knn.Result
 	for d := range v {
 		v[d] = -1234 // the widest: a sign and four digits, "-0.1234"

@@ -13,7 +13,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +20,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/internal/decision"
+	"fraudknn/internal/listen"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -33,7 +34,7 @@ const MaxBodySize = 64 << 10
 // searchers and the counters.
 type Service struct {
 	ready    atomic.Bool
-	workers  atomic.Pointer[sync.Pool] // of *worker; nil until Load
+	workers  atomic.Pointer[sync.Pool] // of *worker; nil until ServeIndex
 	log      *log.Logger
 	Metrics  Metrics
 	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
@@ -47,7 +48,7 @@ type worker struct {
 	r knn.Result
 }
 
-// New returns a Service that answers 503 until Load is called.
+// New returns a Service that answers 503 until ServeIndex is called.
 func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
@@ -68,10 +69,10 @@ func init() {
 	}
 }
 
-// Load makes the service answer from ix: it runs warm searches first
+// ServeIndex makes the service answer from ix: it runs warm searches first
 // (about warm of them, over vectors of the index, and through the whole
 // handler), then reports ready.
-func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
+func (s *Service) ServeIndex(ix *knn.Index, warm int) time.Duration {
 	start := time.Now()
 	pool := &sync.Pool{New: func() any { return &worker{s: knn.NewSearcher(ix, decision.Neighbors)} }}
 	// Searches of vectors of the index itself: every one walks tier 1 and
@@ -106,7 +107,7 @@ func (s *Service) Drain() { s.ready.Store(false) }
 
 // warmQuery returns the i-th warm-up query: a vector of the index,
 // spread over the clusters.
-func warmQuery(ix *knn.Index, i int) [knn.Dims]int16 {
+func warmQuery(ix *knn.Index, i int) [vector.Dims]int16 {
 	c := (i * 7919) % ix.Clusters()
 	return ix.Vector(c, (i*31)%ix.ClusterSize(c))
 }
@@ -128,7 +129,6 @@ func warmBody(i int) []byte {
 // cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)
@@ -193,11 +193,11 @@ func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
 }
 
 // search turns the request body into a vector and finds its neighbours,
-// for the routes that score. When it cannot (503 before Load, 400 for a
+// for the routes that score. When it cannot (503 before ServeIndex, 400 for a
 // body that cannot be scored) it answers the request itself and returns
 // ok false; otherwise w holds the result until the caller puts it back
 // in pool.
-func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vectorize.Vector, ok bool) {
+func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, v vector.Vector, ok bool) {
 	pool = s.workers.Load()
 	if pool == nil {
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "not ready: the index is still loading")
@@ -209,7 +209,7 @@ func (s *Service) search(ctx *fasthttp.RequestCtx) (w *worker, pool *sync.Pool, 
 		return nil, nil, v, false
 	}
 	w = pool.Get().(*worker)
-	w.s.Search((*[knn.Dims]int16)(&v), &w.r)
+	w.s.Search((*[vector.Dims]int16)(&v), &w.r)
 	return w, pool, v, true
 }
 
@@ -300,31 +300,9 @@ func (s *Service) NewServer(o Options) *fasthttp.Server {
 // Unix domain socket (a stale socket file is replaced; the socket is made
 // accessible to every local user, since nginx runs as another one), else
 // host:port.
-func Listen(addr string) (net.Listener, error) { return listen(addr, 0o666) }
+func Listen(addr string) (net.Listener, error) { return listen.Addr(addr, 0o666) }
 
 // ListenOperator opens addr for the operator listener, as Listen does,
 // except that a Unix socket is open to its owner and group only (0660):
 // explanations reveal reference records, so no other user may connect.
-func ListenOperator(addr string) (net.Listener, error) { return listen(addr, 0o660) }
-
-func listen(addr string, perm os.FileMode) (net.Listener, error) {
-	path, ok := strings.CutPrefix(addr, "unix:")
-	if !ok {
-		return net.Listen("tcp", addr)
-	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
-		}
-		os.Remove(path)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, perm); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func ListenOperator(addr string) (net.Listener, error) { return listen.Addr(addr, 0o660) }

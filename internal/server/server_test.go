@@ -20,6 +20,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -28,7 +29,7 @@ import (
 func testIndex(t testing.TB, n int) (*knn.Index, []int16, []uint8) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
-	vecs := make([]int16, 0, n*knn.Dims)
+	vecs := make([]int16, 0, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := 0; i < n; i++ {
@@ -60,7 +61,7 @@ func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) 
 	s := New(log.New(&logs, "", 0))
 	if load {
 		ix, _, _ := testIndex(t, 2000)
-		s.Load(ix, 100)
+		s.ServeIndex(ix, 100)
 	}
 	return s, serveBoth(t, s), &logs
 }
@@ -155,13 +156,13 @@ func oversized(t *testing.T, host, method, path string, n int) (int, string, *fa
 func TestNotReadyUntilLoaded(t *testing.T) {
 	s, c, _ := serve(t, false)
 	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 503 || !strings.Contains(body, "not ready") {
-		t.Fatalf("/ready before Load: %d %s", code, body)
+		t.Fatalf("/ready before ServeIndex: %d %s", code, body)
 	}
 	if code, _, _ := do(t, c, "POST", "/fraud-score", string(warmBody(1))); code != 503 {
-		t.Fatalf("/fraud-score before Load: %d", code)
+		t.Fatalf("/fraud-score before ServeIndex: %d", code)
 	}
 	ix, _, _ := testIndex(t, 500)
-	s.Load(ix, 50)
+	s.ServeIndex(ix, 50)
 	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
 		t.Fatalf("/ready after Load: %d %s", code, body)
 	}
@@ -176,7 +177,7 @@ func TestAnswers(t *testing.T) {
 	var logs bytes.Buffer
 	s := New(log.New(&logs, "", 0))
 	ix, vecs, labels := testIndex(t, 2000)
-	s.Load(ix, 100)
+	s.ServeIndex(ix, 100)
 	ln := fasthttputil.NewInmemoryListener()
 	srv := s.NewServer(DefaultOptions)
 	go srv.Serve(ln)
@@ -186,7 +187,7 @@ func TestAnswers(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		body := warmBody(i*5 + 1)
 		v, _ := vectorize.Vectorize(body)
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &r)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &r)
 		code, got, h := do(t, c, "POST", "/fraud-score", string(body))
 		if code != 200 || got != string(decision.Body(r.Frauds)) || string(h.ContentType()) != "application/json" {
 			t.Fatalf("body %d: %d %s (%s); want 200 %s", i, code, got, h.ContentType(), decision.Body(r.Frauds))
@@ -219,7 +220,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	var logs bytes.Buffer
 	s := New(log.New(&logs, "", 0))
 	ix, _, _ := testIndex(t, 500)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	// A bug: a worker without a searcher.
 	s.workers.Store(&sync.Pool{New: func() any { return &worker{} }})
 	ln := fasthttputil.NewInmemoryListener()
@@ -243,6 +244,17 @@ func TestHandlerAllocatesNothing(t *testing.T) {
 	if a := allocsPerRequest(t, "/fraud-score"); a != 0 {
 		t.Fatalf("POST /fraud-score allocates %v times per request; want 0", a)
 	}
+	// And as cmd/api serves a mapped artifact, wrapped in PanicOnFault.
+	var h fasthttp.RequestHandler
+	a := allocsThrough(t, func(s *Service, ctx *fasthttp.RequestCtx) {
+		if h == nil {
+			h = PanicOnFault(s.Handler)
+		}
+		h(ctx)
+	}, "/fraud-score")
+	if a != 0 {
+		t.Fatalf("POST /fraud-score through PanicOnFault allocates %v times per request; want 0", a)
+	}
 }
 
 // allocsPerRequest returns the heap allocations of a valid POST to path,
@@ -260,7 +272,7 @@ func allocsThrough(t *testing.T, h func(*Service, *fasthttp.RequestCtx), path st
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(t, 2000)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	var ctx fasthttp.RequestCtx
 	body := warmBody(11)
 	run := func() {

@@ -45,41 +45,42 @@ import (
 	"strings"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
 const (
-	line      = 64               // bytes of a cache line
-	vecBytes  = knn.Dims * 2     // an int16 vector
-	box16     = 2 * knn.Dims * 2 // an int16 box: minima and maxima
-	box8      = 2 * knn.Dims     // a 1-byte box
-	groupLine = line             // an int16 group box, padded to a line
+	line      = 64                  // bytes of a cache line
+	vecBytes  = vector.Dims * 2     // an int16 vector
+	box16     = 2 * vector.Dims * 2 // an int16 box: minima and maxima
+	box8      = 2 * vector.Dims     // a 1-byte box
+	groupLine = line                // an int16 group box, padded to a line
 )
 
 func main() {
 	artifactPath := flag.String("artifact", "", "artifact built by cmd/indexer (required)")
-	payloads := flag.String("payloads", "", "test-data file, JSON or .json.gz (required)")
+	payloadsPath := flag.String("payloads", "", "test-data file, JSON or .json.gz (required)")
 	every := flag.Int("every", 5, "use every N-th payload")
 	groupList := flag.String("groups", "8,16,32", "group sizes to count, comma-separated divisors of 64")
 	nsPerLine := flag.Float64("ns", 4.73, "nanoseconds a line costs at the streaming rate (go -C research run ./probe); 0 omits the time column")
 	flag.Parse()
 	groups, err := parseGroups(*groupList)
-	if *artifactPath == "" || *payloads == "" || *every < 1 || flag.NArg() > 0 || err != nil {
+	if *artifactPath == "" || *payloadsPath == "" || *every < 1 || flag.NArg() > 0 || err != nil {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "linecount: -groups: %v\n", err)
 		}
 		fmt.Fprintln(os.Stderr, "usage: linecount -artifact index.fknn -payloads test-data.json.gz [-every N] [-groups 8,16,32] [-ns 4.73]")
 		os.Exit(2)
 	}
-	a, err := artifact.Open(*artifactPath)
+	a, err := artifact.Map(*artifactPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)
 	}
 	defer a.Close()
-	p, err := dataset.LoadPayloads(*payloads)
+	p, err := payloads.Load(*payloadsPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)
@@ -95,7 +96,7 @@ func main() {
 		if err != nil {
 			continue // the replay reports these; nothing to count
 		}
-		q := [knn.Dims]int16(v)
+		q := [vector.Dims]int16(v)
 		s.Search(&q, &r)
 		c := t.count(&q, int64(r.Neighbors[r.Count-1].Dist))
 		c.scanned = r.Vectors

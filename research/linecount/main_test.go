@@ -7,19 +7,20 @@ import (
 
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 func synthetic(t *testing.T, n, k int) (*knn.Index, []int16) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, uint64(n)))
-	vecs := make([]int16, n*knn.Dims)
+	vecs := make([]int16, n*vector.Dims)
 	labels := make([]uint8, n)
 	assign := make([]uint32, n)
 	for i := range n {
 		c := rng.IntN(k)
-		for d := range knn.Dims {
+		for d := range vector.Dims {
 			// Clustered: each cluster around its own corner, so boxes prune.
-			vecs[i*knn.Dims+d] = int16(min(c*900+rng.IntN(1500), knn.MaxValue))
+			vecs[i*vector.Dims+d] = int16(min(c*900+rng.IntN(1500), vector.MaxValue))
 		}
 		assign[i] = uint32(c)
 	}
@@ -34,7 +35,7 @@ func synthetic(t *testing.T, n, k int) (*knn.Index, []int16) {
 func TestEverythingPasses(t *testing.T) {
 	ix, _ := synthetic(t, 3000, 10)
 	tr := buildTree(ix, []int{8, 16})
-	var q [knn.Dims]int16
+	var q [vector.Dims]int16
 	c := tr.count(&q, math.MaxInt64)
 	for i, v := range c.vectors {
 		if v != ix.Len() {
@@ -85,17 +86,17 @@ func TestOracle(t *testing.T) {
 	rng := testenv.Rand(t, 1)
 	var r knn.Result
 	for range 50 {
-		var q [knn.Dims]int16
+		var q [vector.Dims]int16
 		for d := range q {
-			q[d] = int16(rng.IntN(knn.MaxValue + 1))
+			q[d] = int16(rng.IntN(vector.MaxValue + 1))
 		}
 		knn.BruteForce(vecs, labels, &q, 5, &r)
 		D := int64(r.Neighbors[4].Dist)
 		within := 0
 		for p := range ix.Len() {
 			var s int64
-			for d := range knn.Dims {
-				x := int64(vecs[p*knn.Dims+d]) - int64(q[d])
+			for d := range vector.Dims {
+				x := int64(vecs[p*vector.Dims+d]) - int64(q[d])
 				s += x * x
 			}
 			if s <= D {

@@ -4,10 +4,11 @@ import (
 	"math"
 
 	"fraudknn/knn"
+	"fraudknn/vector"
 )
 
 // box is an axis-aligned box of int16 coordinates.
-type box struct{ lo, hi [knn.Dims]int16 }
+type box struct{ lo, hi [vector.Dims]int16 }
 
 func emptyBox() box {
 	var b box
@@ -17,7 +18,7 @@ func emptyBox() box {
 	return b
 }
 
-func (b *box) add(v [knn.Dims]int16) {
+func (b *box) add(v [vector.Dims]int16) {
 	for d, x := range v {
 		b.lo[d], b.hi[d] = min(b.lo[d], x), max(b.hi[d], x)
 	}
@@ -30,7 +31,7 @@ func (b *box) merge(o box) {
 }
 
 // dist returns the exact squared distance from q to the box.
-func (b *box) dist(q *[knn.Dims]int16) int64 {
+func (b *box) dist(q *[vector.Dims]int16) int64 {
 	var s int64
 	for d, x := range q {
 		var gap int64
@@ -79,7 +80,7 @@ type tree struct {
 }
 
 func buildTree(ix *knn.Index, groupSizes []int) *tree {
-	t := &tree{groupSizes: groupSizes, regions: make([]box, ix.Regions())}
+	t := &tree{groupSizes: groupSizes, regions: make([]box, (ix.Clusters()+knn.RegionSize-1)/knn.RegionSize)}
 	for r := range t.regions {
 		t.regions[r] = emptyBox()
 	}
@@ -90,7 +91,7 @@ func buildTree(ix *knn.Index, groupSizes []int) *tree {
 		cl.exact = emptyBox()
 		for j0 := 0; j0 < m; j0 += knn.Leaf {
 			lf := node{exact: emptyBox(), n: min(knn.Leaf, m-j0)}
-			members := make([][knn.Dims]int16, lf.n)
+			members := make([][vector.Dims]int16, lf.n)
 			for j := range members {
 				members[j] = ix.Vector(c, j0+j)
 				lf.exact.add(members[j])
@@ -120,7 +121,7 @@ func buildTree(ix *knn.Index, groupSizes []int) *tree {
 	}
 	rp := (len(t.regions) + 63) / 64 * 64
 	// Region centroids (float32), two regions' cluster centroids, region boxes.
-	t.fixed = float64(knn.Dims*rp*4+2*knn.RegionSize*knn.Dims*4+2*knn.Dims*rp*2) / line
+	t.fixed = float64(vector.Dims*rp*4+2*knn.RegionSize*vector.Dims*4+2*vector.Dims*rp*2) / line
 	return t
 }
 
@@ -134,7 +135,7 @@ type count struct {
 }
 
 // count returns the lines each layout reads for q when D is known.
-func (t *tree) count(q *[knn.Dims]int16, D int64) count {
+func (t *tree) count(q *[vector.Dims]int16, D int64) count {
 	layouts := 1 + 2*len(t.groupSizes)
 	c := count{lines: make([]float64, layouts), vectors: make([]int, layouts)}
 	for i := range c.lines {
@@ -159,7 +160,7 @@ func (t *tree) count(q *[knn.Dims]int16, D int64) count {
 	return c
 }
 
-func (t *tree) countCluster(cl *node, q *[knn.Dims]int16, D int64, c *count) {
+func (t *tree) countCluster(cl *node, q *[vector.Dims]int16, D int64, c *count) {
 	nb := len(cl.children)
 	padded := (nb + 15) / 16 * 16
 	if cl.exact.dist(q) <= D {
@@ -202,7 +203,7 @@ func (t *tree) countCluster(cl *node, q *[knn.Dims]int16, D int64, c *count) {
 // addGroups counts for layout i a leaf's group boxes, boxBytes each, and
 // the vectors of every group whose box (the 1-byte one if coarse) comes
 // within D of q.
-func (c *count) addGroups(i int, groups []node, boxBytes int, coarse bool, q *[knn.Dims]int16, D int64) {
+func (c *count) addGroups(i int, groups []node, boxBytes int, coarse bool, q *[vector.Dims]int16, D int64) {
 	c.lines[i] += float64(len(groups)*boxBytes) / line
 	for k := range groups {
 		g := &groups[k]

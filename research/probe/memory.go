@@ -8,7 +8,7 @@ import (
 	"time"
 	"unsafe"
 
-	"fraudknn/internal/hugemem"
+	"fraudknn/artifact/hugemem"
 )
 
 // lineBytes is the size of a cache line.

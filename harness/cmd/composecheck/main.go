@@ -28,12 +28,12 @@ import (
 	"fraudknn/harness/internal/compose"
 	"fraudknn/harness/internal/composecheck"
 	"fraudknn/harness/internal/loadtest"
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 )
 
 func main() {
 	var cfg composecheck.Config
-	payloads := flag.String("payloads", "../shared/data/test-data.json.gz", "test-data file")
+	payloadsPath := flag.String("payloads", "../shared/data/test-data.json.gz", "test-data file")
 	flag.StringVar(&cfg.K6.Bin, "k6", ".tools/bin/k6", "k6 binary")
 	flag.StringVar(&cfg.K6.Script, "script", "k6/score.js", "k6 script")
 	flag.StringVar(&cfg.Project, "project", "fraudknn-check", "compose project name")
@@ -54,12 +54,12 @@ func main() {
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
-	var p *dataset.Payloads
+	var p *payloads.File
 	if err == nil {
-		p, err = dataset.LoadPayloads(*payloads)
+		p, err = payloads.Load(*payloadsPath)
 	}
 	if err == nil {
-		cfg.K6.Payloads, err = loadtest.Unpack(*payloads, dir)
+		cfg.K6.Payloads, err = loadtest.Unpack(*payloadsPath, dir)
 	}
 	if err != nil {
 		cfg.Log.Fatal(err)

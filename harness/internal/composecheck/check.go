@@ -22,7 +22,7 @@ import (
 	"fraudknn/harness/internal/compose"
 	"fraudknn/harness/internal/loadtest"
 	"fraudknn/harness/internal/replay"
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 )
 
 // URL is where the deployment answers.
@@ -30,16 +30,16 @@ const URL = "http://127.0.0.1:9999"
 
 // Config says what to check and how hard.
 type Config struct {
-	File     string          // the compose file
-	Project  string          // the compose project name
-	Payloads []dataset.Entry // every shared payload, for the replays
-	K6       loadtest.K6     // Bin, Script and Payloads (uncompressed); URL is set here
-	Dir      string          // where k6 writes its results
-	Peak     int             // the k6 lane: requests/s at the end of its ramp
-	Seconds  int             // the k6 lane: the ramp's length
-	KillRate int             // requests/s while an API is killed
-	Static   bool            // check the file statically first (false: let the engine meet the fault)
-	Log      *log.Logger     // progress
+	File     string           // the compose file
+	Project  string           // the compose project name
+	Payloads []payloads.Entry // every shared payload, for the replays
+	K6       loadtest.K6      // Bin, Script and Payloads (uncompressed); URL is set here
+	Dir      string           // where k6 writes its results
+	Peak     int              // the k6 lane: requests/s at the end of its ramp
+	Seconds  int              // the k6 lane: the ramp's length
+	KillRate int              // requests/s while an API is killed
+	Static   bool             // check the file statically first (false: let the engine meet the fault)
+	Log      *log.Logger      // progress
 }
 
 // Report is what one check found.

@@ -12,6 +12,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/server"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -55,7 +56,7 @@ func TestExplain(t *testing.T) {
 		}
 		v, _ := vectorize.Vectorize(entries[n].Request)
 		var want knn.Result
-		knn.BruteForce(vecs, labels, (*[knn.Dims]int16)(&v), decision.Neighbors, &want)
+		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), decision.Neighbors, &want)
 		approved, _ := decision.Decide(want.Frauds)
 		a := line.Answer
 		if a == nil || line.ExpectedApproved != entries[n].ExpectedApproved || a.Approved != approved || len(a.Neighbors) != want.Count || a.Vector[0] != v[0] {
@@ -79,7 +80,7 @@ func TestExplainHTTP(t *testing.T) {
 	ix, entries := synthetic(t, 2000, 20)
 	entries[3].Request = []byte(`{"transaction":`)
 	svc := server.New(log.New(io.Discard, "", 0))
-	svc.Load(ix, 10)
+	svc.ServeIndex(ix, 10)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,10 @@ import (
 	"slices"
 	"time"
 
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/knn"
+	"fraudknn/vector"
 	"fraudknn/vectorize"
 )
 
@@ -65,7 +66,7 @@ func (s Summary) String() string {
 }
 
 // Run replays entries against ix.
-func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
+func Run(ix *knn.Index, entries []payloads.Entry, opt Options) Summary {
 	log := opt.Log
 	if log == nil {
 		log = io.Discard
@@ -87,7 +88,7 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 		}
 	}
 	var r, b knn.Result
-	var queries [][knn.Dims]int16 // every query that vectorized, for further passes
+	var queries [][vector.Dims]int16 // every query that vectorized, for further passes
 	for i, e := range entries {
 		sum.N++
 		v, err := vectorize.Vectorize(e.Request)
@@ -96,7 +97,7 @@ func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
 			show("entry %d (%s): vectorize: %v\n", i, requestID(e.Request), err)
 			continue
 		}
-		q := (*[knn.Dims]int16)(&v)
+		q := (*[vector.Dims]int16)(&v)
 		t0 := time.Now()
 		s.Search(q, &r)
 		times = append(times, time.Since(t0))

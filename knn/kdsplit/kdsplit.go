@@ -4,11 +4,9 @@ package kdsplit
 
 import (
 	"sync"
-)
 
-// dims is the number of coordinates of a vector (knn.Dims; this package
-// sits below knn and cannot import it).
-const dims = 14
+	"fraudknn/vector"
+)
 
 // Split partitions the n vectors given row-major into k groups of sizes
 // differing by at most one, by recursive median splits along the
@@ -16,7 +14,7 @@ const dims = 14
 // assign. Ties in a coordinate are broken by index, so the result is
 // deterministic; workers bounds the goroutines used.
 func Split(vecs []int16, k, workers int, assign []uint32) {
-	n := len(vecs) / dims
+	n := len(vecs) / vector.Dims
 	idx := make([]uint32, n)
 	for i := range idx {
 		idx[i] = uint32(i)
@@ -62,7 +60,7 @@ func split(vecs []int16, idx []uint32, keys []uint64, leaves int, cut func(m, l 
 		// Key: coordinate, then index; all keys differ, so the median
 		// split is well defined even among equal coordinates.
 		for i, p := range idx {
-			keys[i] = uint64(uint16(int32(vecs[int(p)*dims+d])+32768))<<32 | uint64(p)
+			keys[i] = uint64(uint16(int32(vecs[int(p)*vector.Dims+d])+32768))<<32 | uint64(p)
 		}
 		selectNth(keys, m)
 		for i, key := range keys {
@@ -93,9 +91,9 @@ func split(vecs []int16, idx []uint32, keys []uint64, leaves int, cut func(m, l 
 
 // widest returns the coordinate along which the vectors idx vary most.
 func widest(vecs []int16, idx []uint32) int {
-	var sum, sq [dims]int64
+	var sum, sq [vector.Dims]int64
 	for _, p := range idx {
-		v := vecs[int(p)*dims : int(p)*dims+dims]
+		v := vecs[int(p)*vector.Dims : int(p)*vector.Dims+vector.Dims]
 		for d := range sum {
 			x := int64(v[d])
 			sum[d] += x

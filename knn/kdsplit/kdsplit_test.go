@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"fraudknn/internal/testenv"
+	"fraudknn/vector"
 )
 
 // blobs returns n random vectors around a few centres.
 func blobs(n int, seed uint64) []int16 {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	vecs := make([]int16, n*dims)
+	vecs := make([]int16, n*vector.Dims)
 	for i := range vecs {
 		vecs[i] = int16(rng.IntN(4) * 2500)
 		if rng.IntN(2) == 0 {
@@ -98,10 +99,10 @@ func spread(vecs []int16, idx []uint32, leaf int) int64 {
 	var s int64
 	for lo := 0; lo < len(idx); lo += leaf {
 		run := idx[lo:min(lo+leaf, len(idx))]
-		for d := 0; d < dims; d++ {
+		for d := 0; d < vector.Dims; d++ {
 			a, b := int16(32767), int16(-32768)
 			for _, p := range run {
-				a, b = min(a, vecs[int(p)*dims+d]), max(b, vecs[int(p)*dims+d])
+				a, b = min(a, vecs[int(p)*vector.Dims+d]), max(b, vecs[int(p)*vector.Dims+d])
 			}
 			s += int64(b) - int64(a)
 		}
