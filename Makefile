@@ -13,7 +13,7 @@ SEED     ?= 1
 # The API image's name: the local default; make push prefixes REGISTRY.
 IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run score capacity faults soak reindex fuzz k6 image compose-check push nginx qemu test-arm64 artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run observe observe-drill prometheus test-alerts score capacity faults soak reindex fuzz k6 image pin compose-check push nginx qemu test-arm64 artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -46,6 +46,19 @@ reindex: tools
 	@if [ -z "$(REFS)" ]; then echo "make: name the new reference file: make reindex REFS=path/to/references.json.gz" >&2; exit 1; fi
 	$(GO) run ./cmd/indexer -refs $(REFS) -out $(NEXT) -seed $(SEED)
 	bin/stack -reindex $(NEXT) -digest $$(cut -c1-64 $(NEXT).sha256)
+
+# Prometheus beside the stack (make run, make score), until Ctrl-C:
+# observe/prometheus.yml (api1, api2 and cmd/lb's operator listeners,
+# every second; the rules of observe/alerts.yml), its data in a run
+# folder, its API and UI on 127.0.0.1:9090. PICTURE=1 draws the time it
+# ran into the run folder when it stops.
+observe: tools prometheus
+	bin/observe $(if $(PICTURE),-picture)
+
+# The not-ready drill: a stack of its own under load, api1 stopped, and
+# the alert as Prometheus reports it (docs/OPERATIONS.md, "Observing it").
+observe-drill: build tools artifact nginx k6 prometheus
+	bin/observe -drill -payloads $(PAYLOADS)
 
 # The contest's k6 load test against the stack (started unless one answers
 # on 9999): prints the score, writes results.json and report.html to a run
@@ -99,6 +112,23 @@ nginx:
 	    echo "make: nginx is missing: install it with: sudo apt-get install -y nginx" >&2; exit 1; \
 	  fi; }
 
+# Prometheus and promtool from Debian's package (one package has both),
+# installed when missing and possible.
+prometheus:
+	@{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: prometheus is missing; installing Debian's package"; \
+	    (apt-get install -y -qq prometheus >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null)) || exit 1; \
+	  else \
+	    echo "make: prometheus is missing: install it with: sudo apt-get install -y prometheus" >&2; exit 1; \
+	  fi; }
+
+# Both Prometheus configurations, and the alert rules' unit tests: each
+# alert fires on the series that should fire it and not on a near miss.
+test-alerts: prometheus
+	promtool check config --syntax-only observe/prometheus.yml observe/prometheus.compose.yml
+	promtool test rules observe/alerts_test.yml
+
 # qemu-aarch64 from Debian's qemu-user, and the kernel's binfmt_misc entry
 # that runs arm64 binaries through it (qemu-user-binfmt; qemu-user-static
 # registers one too), installed when missing and possible: make test-arm64.
@@ -120,13 +150,22 @@ test-arm64: qemu
 	@if [ -n "$(REFS)" ]; then $(MAKE) --no-print-directory artifact; fi
 	GO=$(GO) ARTIFACT=$(ARTIFACT) PAYLOADS=$(PAYLOADS) scripts/test-arm64.sh $(ARM64_FUZZTIME)
 
-# The API image for docker-compose.yml: a static binary built for the
-# contest machine (Haswell: GOAMD64=v3) and the artifact, FROM scratch.
+# The API image for docker-compose.yml, for linux/amd64 (the contest
+# machine's Haswell: GOAMD64=v3) and linux/arm64, static binaries and the
+# one artifact, FROM scratch: IMAGE-amd64, IMAGE-arm64, and IMAGE for this
+# machine (scripts/image.sh; make push joins them under one name). It
+# refuses an artifact other than the one .env pins.
 image: artifact
-	mkdir -p build/image/sockets
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/ ./cmd/api ./cmd/lb
-	cp $(ARTIFACT) build/image/index.fknn
-	docker build -q -t $(IMAGE) .
+	GO=$(GO) scripts/image.sh $(IMAGE) $(ARTIFACT)
+
+# Pins the artifact built here: writes its SHA-256 to .env, which both
+# compose files read (the APIs refuse to start on any other file).
+pin: artifact
+	@digest=$$(sha256sum $(ARTIFACT) | cut -d' ' -f1); \
+	  printf '%s\n' "# The SHA-256 of the artifact the APIs must serve (make pin writes it;" \
+	    "# the compose files pass it as -digest and the APIs refuse any other)." \
+	    "FRAUDKNN_ARTIFACT_SHA256=$$digest" > .env; \
+	  echo "pinned $(ARTIFACT) in .env: FRAUDKNN_ARTIFACT_SHA256=$$digest"
 
 # The compose files on a real Docker engine, end to end, one summary line
 # each (docs/DEPLOY.md); as root: installs and starts the engine and
@@ -135,16 +174,12 @@ COMPOSE_FILES ?= docker-compose.yml docker-compose.fdpass.yml
 compose-check: artifact
 	GO=$(GO) PAYLOADS=$(PAYLOADS) IMAGE=$(IMAGE) scripts/compose-check.sh $(COMPOSE_FILES)
 
-# Tags the API image REGISTRY/IMAGE, pushes it and prints the digest to
-# pin in the compose files (docs/DEPLOY.md).
+# Publishes REGISTRY/IMAGE as one name for both architectures (a
+# manifest list over REGISTRY/IMAGE-amd64 and -arm64) and prints the
+# digest to pin in the compose files (scripts/push.sh, docs/DEPLOY.md).
 push: image
 	@[ -n "$(REGISTRY)" ] || { echo "make: push needs REGISTRY, the registry and namespace to push to, e.g. make push REGISTRY=docker.io/yourname" >&2; exit 1; }
-	docker tag $(IMAGE) $(REGISTRY)/$(IMAGE)
-	docker push $(REGISTRY)/$(IMAGE)
-	@digest=$$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' $(REGISTRY)/$(IMAGE) | grep -m1 '^$(REGISTRY)/$(firstword $(subst :, ,$(IMAGE)))@' | sed 's/.*@//'); \
-	  [ -n "$$digest" ] || { echo "make: the registry reported no digest for $(REGISTRY)/$(IMAGE)" >&2; exit 1; }; \
-	  echo "pushed $(REGISTRY)/$(IMAGE), digest $$digest"; \
-	  echo "pin it in docker-compose.yml and docker-compose.fdpass.yml: image: $(REGISTRY)/$(IMAGE)@$$digest"
+	scripts/push.sh $(REGISTRY) $(IMAGE)
 
 # The artifact is built once from the reference file and reused.
 artifact: $(ARTIFACT)
@@ -192,7 +227,7 @@ check-generate:
 # tests, so that the last lines name every test skipped and why.
 TEST_ENV  = FRAUDKNN_ARTIFACT=$(if $(REFS),$(abspath $(ARTIFACT)))
 TEST_RUNS = build/test
-test: vet check-generate
+test: vet check-generate test-alerts
 	@if [ -n "$(REFS)" ]; then $(MAKE) --no-print-directory artifact; fi
 	@$(GO) -C harness build -o ../bin/ ./cmd/testreport
 	@rm -rf $(TEST_RUNS)
@@ -202,7 +237,7 @@ test: vet check-generate
 	@bin/testreport -summary $(TEST_RUNS)/*.json
 
 # Unit tests only.
-test-short: vet
+test-short: vet test-alerts
 	$(GO) test -short ./...
 	for m in $(TOOL_MODULES); do $(GO) -C $$m test -short ./... || exit 1; done
 

@@ -60,7 +60,7 @@ func writeTemp(t *testing.T, ix *knn.Index) (string, Meta) {
 var openers = []struct {
 	name string
 	open func(string) (*Artifact, error)
-}{{"Open", Open}, {"Load", Load}}
+}{{"Map", Map}, {"CopyToHugePages", CopyToHugePages}}
 
 func TestRoundTrip(t *testing.T) {
 	ix := testIndex(t, 1000, 9)
@@ -111,7 +111,7 @@ func roundTrip(t *testing.T, ix *knn.Index, path string, meta Meta, open func(st
 // TestLoadIsReadOnly writes into the loaded copy: the write must fault.
 func TestLoadIsReadOnly(t *testing.T) {
 	path, _ := writeTemp(t, testIndex(t, 300, 3))
-	a, err := Load(path)
+	a, err := CopyToHugePages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestOpenRefusesDamage(t *testing.T) {
 }
 
 // TestOpenRefusesBadContents writes an index whose contents break an
-// invariant, with valid checksums: Open must still refuse it. The damage
+// invariant, with valid checksums: Map must still refuse it. The damage
 // is done through the slices Tables shares with the index, which its
 // documentation forbids to anything but a test of this kind.
 func TestOpenRefusesBadContents(t *testing.T) {
@@ -217,9 +217,9 @@ func TestOpenRefusesBadContents(t *testing.T) {
 		if _, err := Write(path, ix, Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		if a, err := Open(path); err == nil {
+		if a, err := Map(path); err == nil {
 			a.Close()
-			t.Errorf("Open accepted an index with a member %s", want)
+			t.Errorf("Map accepted an index with a member %s", want)
 		} else if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

@@ -108,11 +108,11 @@ func (a *Artifact) CheckPin(path string, pinned Digest) error {
 }
 
 // Verify runs on the artifact at path every check an API makes before
-// it serves it: it maps the file and checks it as Open does, then its
+// it serves it: it maps the file and checks it as Map does, then its
 // digest against pinned (nothing when zero). The caller closes the
 // artifact.
 func Verify(path string, pinned Digest) (*Artifact, error) {
-	a, err := Open(path)
+	a, err := Map(path)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func TestRewriteReplacesByRename(t *testing.T) {
 	if _, err := Write(path, testIndex(t, 500, 4), Meta{Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	old, err := Open(path)
+	old, err := Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}

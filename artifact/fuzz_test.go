@@ -23,14 +23,14 @@ func seedArtifact(f *testing.F) []byte {
 	return b
 }
 
-// openBytes writes b to a file and opens it; whatever it holds, Open must
+// openBytes writes b to a file and opens it; whatever it holds, Map must
 // either refuse it or return an index that searches without trouble.
 func openBytes(t *testing.T, b []byte) {
 	path := filepath.Join(t.TempDir(), "fuzz.fknn")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Open(path)
+	a, err := Map(path)
 	if err != nil {
 		if err.Error() == "" {
 			t.Fatal("empty error")
@@ -49,7 +49,7 @@ func openBytes(t *testing.T, b []byte) {
 	}
 }
 
-// FuzzOpen feeds Open arbitrary files, starting from a valid artifact and
+// FuzzOpen feeds Map arbitrary files, starting from a valid artifact and
 // its truncations.
 func FuzzOpen(f *testing.F) {
 	valid := seedArtifact(f)

@@ -13,7 +13,7 @@ import (
 )
 
 // Artifact is an index in read-only memory: a mapping of the file
-// (Open) or a private copy of it (Load).
+// (Map) or a private copy of it (CopyToHugePages).
 type Artifact struct {
 	Index *knn.Index
 	Meta  Meta
@@ -22,27 +22,27 @@ type Artifact struct {
 	// over its bytes as the data checksum (CheckPin compares it).
 	SHA256 Digest
 
-	data []byte          // the file's bytes: the mapped file (Open) or mem.Data (Load)
-	mem  *hugemem.Memory // Load's copy; nil for Open
+	data []byte          // the file's bytes: the mapped file (Map) or mem.Data (CopyToHugePages)
+	mem  *hugemem.Memory // CopyToHugePages's copy; nil for Map
 }
 
-// RebuildHint says how to make a good artifact; errors from Open end with it.
+// RebuildHint says how to make a good artifact; errors from Map and CopyToHugePages end with it.
 const RebuildHint = "rebuild it with `make artifact` or `go run ./cmd/indexer` (add -out PATH to write it elsewhere)"
 
-// Open maps the artifact at path read-only and checks it before anything
+// Map maps the artifact at path read-only and checks it before anything
 // uses it: the header (magic, version, checksum, every size and offset),
 // the checksum of all the data, which also brings every page into memory,
 // and the index contents (knn.New). A file that fails any check
 // is refused with an error that says what is wrong.
-func Open(path string) (*Artifact, error) {
-	a, err := open(path)
+func Map(path string) (*Artifact, error) {
+	a, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("artifact %s: %w; %s", path, err, RebuildHint)
 	}
 	return a, nil
 }
 
-func open(path string) (*Artifact, error) {
+func mapFile(path string) (*Artifact, error) {
 	f, size, err := openFile(path)
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func open(path string) (*Artifact, error) {
 		return nil, fmt.Errorf("mapping %d bytes: %w", size, err)
 	}
 	a := &Artifact{Size: size, data: data}
-	if err := a.load(); err != nil {
+	if err := a.decode(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -87,13 +87,13 @@ func openFile(path string) (*os.File, int64, error) {
 	return f, size, nil
 }
 
-// loadChunk is how much of the file Load reads before it drops those
+// loadChunk is how much of the file CopyToHugePages reads before it drops those
 // pages from the page cache.
 const loadChunk = 8 << 20
 
-// Load reads the artifact at path into private memory of this process,
+// CopyToHugePages reads the artifact at path into private memory of this process,
 // asks the kernel to back it with transparent huge pages, checks it as
-// Open does, and makes it read-only. The search reaches random places of
+// Map does, and makes it read-only. The search reaches random places of
 // a 100 MiB index; in 4 KiB pages nearly every such access misses the
 // TLB, and on kernels that flush the TLB on every system call (page
 // table isolation without PCID, as on this project's development
@@ -101,20 +101,20 @@ const loadChunk = 8 << 20
 // cover the whole index (docs/TUNING.md has what it measured).
 //
 // The copy is private: two processes loading the same file hold it
-// twice, where Open shares the page cache. Load drops the file's pages
+// twice, where Map shares the page cache. CopyToHugePages drops the file's pages
 // from the page cache as it goes (they are charged to this process's
 // memory cgroup while it reads them). Where the kernel has transparent
-// huge pages disabled, Load still works, in ordinary pages; HugeBytes
+// huge pages disabled, CopyToHugePages still works, in ordinary pages; HugeBytes
 // says what the kernel gave.
-func Load(path string) (*Artifact, error) {
-	a, err := load(path)
+func CopyToHugePages(path string) (*Artifact, error) {
+	a, err := copyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("artifact %s: %w; %s", path, err, RebuildHint)
 	}
 	return a, nil
 }
 
-func load(path string) (*Artifact, error) {
+func copyFile(path string) (*Artifact, error) {
 	f, size, err := openFile(path)
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func load(path string) (*Artifact, error) {
 		}
 		_ = unix.Fadvise(int(f.Fd()), int64(off), int64(end-off), unix.FADV_DONTNEED)
 	}
-	if err := a.load(); err != nil {
+	if err := a.decode(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -149,12 +149,14 @@ func load(path string) (*Artifact, error) {
 
 // HugeBytes returns how many bytes of the artifact the kernel backs with
 // huge pages, as /proc/self/smaps reports it, or -1 when it cannot tell.
-// A mapped artifact (Open) normally has none.
+// A mapped artifact (Map) normally has none.
 func (a *Artifact) HugeBytes() int64 {
 	return hugemem.Backed(a.data)
 }
 
-func (a *Artifact) load() error {
+// decode checks the file's bytes (header, data checksum, the index
+// contents) and points the Index at its tables in them.
+func (a *Artifact) decode() error {
 	h, err := decodeHeader(a.data, uint64(len(a.data)))
 	if err != nil {
 		return err

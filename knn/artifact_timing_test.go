@@ -3,8 +3,8 @@ package knn_test
 import (
 	"testing"
 
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/internal/testenv/realartifact"
 	"fraudknn/knn"
@@ -83,7 +83,7 @@ func BenchmarkColdCacheSearch(b *testing.B) {
 func artifactQueries(b *testing.B) (*knn.Index, [][vector.Dims]int16) {
 	b.Helper()
 	a := realartifact.Load(b)
-	p, err := dataset.LoadPayloads(testenv.DataFile(b, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(b, "test-data.json.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,8 +24,9 @@ const Group = 16
 // cannot hold a neighbour. A multiple of Group.
 const Leaf = 64
 
-// MaxNeighbors is the largest k a search can be asked for.
-const MaxNeighbors = 8
+// maxNeighbors is the largest k a search can be asked for (the
+// contest asks for 5).
+const maxNeighbors = 8
 
 // RegionSize is the number of clusters of a region: Build numbers the
 // clusters so that every run of RegionSize of them (the last run

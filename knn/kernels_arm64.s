@@ -36,6 +36,7 @@ TEXT ·scanBlockNEON(SB), NOSPLIT, $0-64
 scan_loop:
 	// Column j of row d is at block + 2j + d·rowBytes; R10 walks the rows.
 	ADD R9<<1, R1, R10
+	// dimension 0
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V16.H8, V0.H8, V0.H8
 	VSUB V16.H8, V1.H8, V1.H8
@@ -43,6 +44,7 @@ scan_loop:
 	WORD $0x4e60c005 // smull2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e61c026 // smull v6.4s, v1.4h, v1.4h
 	WORD $0x4e61c027 // smull2 v7.4s, v1.8h, v1.8h
+	// dimension 1
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V17.H8, V0.H8, V0.H8
 	VSUB V17.H8, V1.H8, V1.H8
@@ -58,6 +60,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 2
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V18.H8, V0.H8, V0.H8
 	VSUB V18.H8, V1.H8, V1.H8
@@ -65,6 +68,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 3
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V19.H8, V0.H8, V0.H8
 	VSUB V19.H8, V1.H8, V1.H8
@@ -79,6 +83,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 4
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V20.H8, V0.H8, V0.H8
 	VSUB V20.H8, V1.H8, V1.H8
@@ -86,6 +91,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 5
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V21.H8, V0.H8, V0.H8
 	VSUB V21.H8, V1.H8, V1.H8
@@ -100,6 +106,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 6
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V22.H8, V0.H8, V0.H8
 	VSUB V22.H8, V1.H8, V1.H8
@@ -107,6 +114,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 7
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V23.H8, V0.H8, V0.H8
 	VSUB V23.H8, V1.H8, V1.H8
@@ -121,6 +129,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 8
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V24.H8, V0.H8, V0.H8
 	VSUB V24.H8, V1.H8, V1.H8
@@ -128,6 +137,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 9
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V25.H8, V0.H8, V0.H8
 	VSUB V25.H8, V1.H8, V1.H8
@@ -142,6 +152,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 10
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V26.H8, V0.H8, V0.H8
 	VSUB V26.H8, V1.H8, V1.H8
@@ -149,6 +160,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 11
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V27.H8, V0.H8, V0.H8
 	VSUB V27.H8, V1.H8, V1.H8
@@ -163,6 +175,7 @@ scan_loop:
 	FMOVS F31, R11
 	CMPW R4, R11
 	BHI scan_next // least partial sum > bound
+	// dimension 12
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V28.H8, V0.H8, V0.H8
 	VSUB V28.H8, V1.H8, V1.H8
@@ -170,6 +183,7 @@ scan_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 13
 	VLD1.P (R10)(R7), [V0.H8, V1.H8]
 	VSUB V29.H8, V0.H8, V0.H8
 	VSUB V29.H8, V1.H8, V1.H8
@@ -190,7 +204,7 @@ scan_loop:
 	WORD $0x0f0c8400 // shrn v0.8b, v0.8h, #4
 	FMOVD F0, R11
 	AND $0x1111111111111111, R11
-	SUB R9, R3, R12 // columns left: n − j > 0
+	SUB R9, R3, R12 // columns left in the block: more than 0
 	LSL $2, R12, R13
 	MOVD $-1, R14
 	LSL R13, R14, R14
@@ -249,6 +263,7 @@ TEXT ·boxBoundsNEON(SB), NOSPLIT, $0-72
 box_loop:
 	ADD R10<<1, R1, R11
 	ADD R10<<1, R2, R15
+	// dimension 0
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	// The gap to [lo, hi] is max(lo, q) − min(hi, q): lo − q below
@@ -263,6 +278,7 @@ box_loop:
 	WORD $0x4e60c005 // smull2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e61c026 // smull v6.4s, v1.4h, v1.4h
 	WORD $0x4e61c027 // smull2 v7.4s, v1.8h, v1.8h
+	// dimension 1
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e716400 // smax v0.8h, v0.8h, v17.8h
@@ -275,6 +291,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 2
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e726400 // smax v0.8h, v0.8h, v18.8h
@@ -287,6 +304,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 3
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e736400 // smax v0.8h, v0.8h, v19.8h
@@ -299,6 +317,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 4
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e746400 // smax v0.8h, v0.8h, v20.8h
@@ -311,6 +330,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 5
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e756400 // smax v0.8h, v0.8h, v21.8h
@@ -323,6 +343,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 6
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e766400 // smax v0.8h, v0.8h, v22.8h
@@ -335,6 +356,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 7
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e776400 // smax v0.8h, v0.8h, v23.8h
@@ -347,6 +369,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 8
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e786400 // smax v0.8h, v0.8h, v24.8h
@@ -359,6 +382,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 9
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e796400 // smax v0.8h, v0.8h, v25.8h
@@ -371,6 +395,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 10
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e7a6400 // smax v0.8h, v0.8h, v26.8h
@@ -383,6 +408,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 11
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e7b6400 // smax v0.8h, v0.8h, v27.8h
@@ -395,6 +421,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 12
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e7c6400 // smax v0.8h, v0.8h, v28.8h
@@ -407,6 +434,7 @@ box_loop:
 	WORD $0x4e608005 // smlal2 v5.4s, v0.8h, v0.8h
 	WORD $0x0e618026 // smlal v6.4s, v1.4h, v1.4h
 	WORD $0x4e618027 // smlal2 v7.4s, v1.8h, v1.8h
+	// dimension 13
 	VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo
 	VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi
 	WORD $0x4e7d6400 // smax v0.8h, v0.8h, v29.8h
@@ -432,7 +460,7 @@ box_loop:
 	WORD $0x0f0c8400 // shrn v0.8b, v0.8h, #4
 	FMOVD F0, R11
 	AND $0x1111111111111111, R11
-	SUB R10, R4, R12 // columns left: n − j > 0
+	SUB R10, R4, R12 // columns left in the block: more than 0
 	LSL $2, R12, R13
 	MOVD $-1, R14
 	LSL R13, R14, R14
@@ -778,7 +806,7 @@ near_loop:
 	WORD $0x0e212884 // xtn v4.8b, v4.8h
 	FMOVD F4, R7
 	CBZ R7, near_next
-	SUB R5, R1, R12 // columns left: n − j > 0
+	SUB R5, R1, R12 // columns left in the block: more than 0
 	LSL $3, R12, R13
 	MOVD $-1, R14
 	LSL R13, R14, R14

@@ -24,7 +24,7 @@ func less(d1, p1, d2, p2 uint32) bool {
 // Result is the answer of a search: the k nearest neighbours in order, and
 // counters that say how much work it took.
 type Result struct {
-	Neighbors [MaxNeighbors]Neighbor
+	Neighbors [maxNeighbors]Neighbor
 	Count     int // valid entries of Neighbors: k, or N if N < k
 	Frauds    int // neighbours labelled fraud
 
@@ -102,14 +102,14 @@ type Searcher struct {
 }
 
 // NewSearcher returns a Searcher for the k nearest neighbours in ix
-// (1 ≤ k ≤ MaxNeighbors).
+// (1 ≤ k ≤ maxNeighbors).
 func NewSearcher(ix *Index, k int) *Searcher {
 	return newSearcher(ix, k, kernels)
 }
 
 func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
-	if k < 1 || k > MaxNeighbors {
-		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, MaxNeighbors))
+	if k < 1 || k > maxNeighbors {
+		panic(fmt.Sprintf("knn: NewSearcher with k = %d; want 1..%d", k, maxNeighbors))
 	}
 	rp := ix.regionStride()
 	return &Searcher{
@@ -131,18 +131,6 @@ func newSearcher(ix *Index, k int, kern *kernelSet) *Searcher {
 	}
 }
 
-// ValidQuery reports whether every coordinate of q is in range (vector.InRange).
-// Search's exactness holds for such queries; package vectorize only
-// produces such vectors.
-func ValidQuery(q *[vector.Dims]int16) bool {
-	for d, v := range q {
-		if !vector.InRange(d, v) {
-			return false
-		}
-	}
-	return true
-}
-
 // kernelBound turns the result's current bound into the kernels' filter:
 // a distance passes when it is ≤ the bound. Distances never exceed 2³¹-1,
 // so clamping keeps "everything passes" while fitting signed compares.
@@ -150,7 +138,8 @@ func kernelBound(w uint32) uint32 { return min(w, math.MaxInt32) }
 
 // Search finds the k nearest neighbours of q, exactly: the same vectors, in
 // the same order, as a brute-force scan ordering by (squared distance,
-// original position). q must satisfy ValidQuery.
+// original position). Every coordinate of q must be in range
+// (vector.InRange), as package vectorize makes them.
 //
 // Tier 1 ranks the region centroids, then the cluster centroids of the
 // two nearest regions, and scans the two nearest of those clusters, which

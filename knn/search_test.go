@@ -105,7 +105,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 					if err := ix.verify(); err != nil {
 						t.Fatalf("%s: Build made an index that does not verify: %v", name, err)
 					}
-					for _, nn := range []int{1, 5, MaxNeighbors} {
+					for _, nn := range []int{1, 5, maxNeighbors} {
 						compare(t, name, ix, vecs, labels, nn, rng, coarse, 60)
 					}
 				}

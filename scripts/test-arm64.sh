@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-arm64.sh [FUZZTIME] checks the arm64 build on any Linux machine
-# under qemu-user emulation: knn's tests with the NEON kernels required,
+# under qemu-user emulation: knn's tests with the NEON kernels required
+# (and the pure-Go ones with -tags purego),
 # each kernel fuzz target (NEON against the pure-Go twin) for FUZZTIME
 # (default 10s), then, when the artifact and the payloads are there, the
 # in-process replay of every shared payload with a brute-force sample.
@@ -25,6 +26,8 @@ trap 'rm -f "$log"' EXIT
 echo "== arm64 under $qemu: knn tests, NEON kernels required"
 FRAUDKNN_EXPECT_KERNELS=neon GOARCH=arm64 "$go" test -count=1 -exec "$qemu" ./knn/...
 echo "test-arm64: knn passed with the NEON kernels active (TestKernelChoice requires them)"
+FRAUDKNN_EXPECT_KERNELS=go GOARCH=arm64 "$go" test -count=1 -tags purego -exec "$qemu" -run '^TestKernelChoice$' ./knn
+echo "test-arm64: -tags purego still forces the pure-Go kernels on arm64"
 
 echo "== arm64 under $qemu: kernel fuzz targets against the pure-Go kernels, $fuzztime each"
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
@@ -37,13 +40,17 @@ bin=$PWD/build/knn-fuzz-arm64.test
 GOARCH=arm64 "$go" test -c -fuzz=. -o "$bin" ./knn
 for fn in FuzzScanKernel FuzzBoundsKernel FuzzCentroidKernel FuzzNearestTwoKernel; do
   echo "fuzz $fn (knn, arm64) for $fuzztime"
+  before=$(ls "knn/testdata/fuzz/$fn" 2>/dev/null | sort || true)
   # TestKernelChoice runs first: the fuzzing must compare the NEON kernels.
   if (cd knn && FRAUDKNN_EXPECT_KERNELS=neon "$qemu" "$bin" -test.run '^TestKernelChoice$' \
       -test.fuzz "^$fn\$" -test.fuzztime "$fuzztime" -test.fuzzcachedir "$PWD/../build/fuzzcache-arm64") 2>&1 | tee "$log"; then
     :
-  elif grep -q 'context deadline exceeded' "$log" && ! grep -Eq 'Failing input written|panic:|_test\.go:[0-9]+:' "$log"; then
-    # Go 1.26's end-of-run race (see scripts/fuzz.sh): no input, no finding.
-    echo "fuzz: $fn: only the coordinator's end-of-run deadline race, no finding"
+  elif grep -q 'context deadline exceeded' "$log" && ! grep -Eq 'Failing input written|panic:|_test\.go:[0-9]+:' "$log" &&
+       [ "$before" = "$(ls "knn/testdata/fuzz/$fn" 2>/dev/null | sort)" ] &&
+       (cd knn && "$qemu" "$bin" -test.run "^$fn\$" >/dev/null); then
+    # Go 1.26's end-of-run race (see scripts/fuzz.sh): no input written,
+    # and the corpus replays cleanly.
+    echo "fuzz: $fn: only the coordinator's end-of-run deadline race, no input written; its corpus replays cleanly"
   else
     echo "test-arm64: $fn failed under emulation; a failing input, if any, is under knn/testdata/fuzz/$fn: rerun it with: GOARCH=arm64 go test -exec $qemu -run '^$fn\$' ./knn" >&2
     exit 1

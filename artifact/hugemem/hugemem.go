@@ -4,7 +4,7 @@
 //
 // A search reaches random places of a 100 MiB index. In 4 KiB pages
 // nearly every such access misses the TLB; in 2 MiB pages about fifty
-// TLB entries cover all of it. artifact.Load copies the index into such
+// TLB entries cover all of it. artifact.CopyToHugePages copies the index into such
 // memory, and research/probe measures reads from it.
 package hugemem
 

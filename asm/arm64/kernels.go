@@ -57,7 +57,7 @@ func passMask(a *asm, mask string) {
 // width bits and a step cols columns. A shift by a register counts modulo
 // 64, so the mask of the clear bits is dropped when every column is in.
 func limitMask(a *asm, mask, j, n string, width, cols int) {
-	a.op("SUB %s, %s, R12 // columns left: n − j > 0", j, n)
+	a.op("SUB %s, %s, R12 // columns left in the block: more than 0", j, n)
 	a.op("LSL $%d, R12, R13", log2(width))
 	a.op("MOVD $-1, R14")
 	a.op("LSL R13, R14, R14")
@@ -108,6 +108,7 @@ func scanBlock(a *asm, k kernel) {
 	a.comment("Column j of row d is at block + 2j + d·rowBytes; R10 walks the rows.")
 	a.op("ADD R9<<1, R1, R10")
 	for d := 0; d < vector.Dims; d++ {
+		a.comment("dimension %d", d)
 		a.op("VLD1.P (R10)(R7), [V0.H8, V1.H8]")
 		a.op("VSUB V%d.H8, V0.H8, V0.H8", vQuery+vreg(d))
 		a.op("VSUB V%d.H8, V1.H8, V1.H8", vQuery+vreg(d))
@@ -164,6 +165,7 @@ func boxBounds(a *asm, k kernel) {
 	a.op("ADD R10<<1, R2, R15")
 	for d := 0; d < vector.Dims; d++ {
 		q := vQuery + vreg(d)
+		a.comment("dimension %d", d)
 		a.op("VLD1.P (R11)(R8), [V0.H8, V1.H8] // lo")
 		a.op("VLD1.P (R15)(R8), [V2.H8, V3.H8] // hi")
 		if d == 0 {

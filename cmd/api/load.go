@@ -22,7 +22,7 @@ const defaultArtifact = "build/index.fknn"
 
 // checkArtifact returns the size of the file at path, and fails, before
 // the API listens, when there is none, saying where it looked and how to
-// build one. Anything else wrong with the file is for load to find.
+// build one. Anything else wrong with the file is for serveArtifact to find.
 func checkArtifact(path string) (int64, error) {
 	st, err := os.Stat(path)
 	if err == nil {
@@ -38,19 +38,19 @@ func checkArtifact(path string) (int64, error) {
 	return 0, fmt.Errorf("no artifact at %s (%v): build it with `go run ./cmd/indexer` or `make artifact`, or name another file with -artifact", where, err)
 }
 
-// load says what it serves, brings the artifact into memory (copied into
-// huge pages, or mapped with -hugepages=false), checked, and makes svc
-// answer from it after the warm-up searches. A bad artifact, or one whose
-// digest is not the pinned one, stops the program (exit 1) with what is
-// wrong and what to do.
-func load(svc *server.Service, pinned artifact.Digest, logger *log.Logger) {
+// serveArtifact says what it serves, brings the artifact into memory
+// (copied into huge pages, or mapped with -hugepages=false), checked, and
+// makes svc answer from it after the warm-up searches. A bad artifact, or
+// one whose digest is not the pinned one, stops the program (exit 1) with
+// what is wrong and what to do.
+func serveArtifact(svc *server.Service, pinned artifact.Digest, logger *log.Logger) {
 	logger.Printf("listening on %s (GOMAXPROCS %d, kernels %s); loading %s", *listen, runtime.GOMAXPROCS(0), knn.Kernel(), *artifactPath)
 	start := time.Now()
-	open, how := artifact.Open, "mapped"
+	bring, how := artifact.Map, "mapped"
 	if *huge {
-		open, how = artifact.Load, "copied"
+		bring, how = artifact.CopyToHugePages, "copied"
 	}
-	a, err := open(*artifactPath)
+	a, err := bring(*artifactPath)
 	if err != nil {
 		logger.Printf("cannot serve: %v", err)
 		os.Exit(1)
@@ -61,7 +61,7 @@ func load(svc *server.Service, pinned artifact.Digest, logger *log.Logger) {
 	if h := a.HugeBytes(); h >= 0 {
 		how += fmt.Sprintf(" (%.0f MiB in huge pages)", float64(h)/(1<<20))
 	}
-	warmed := svc.Load(a.Index, *warm)
+	warmed := svc.ServeIndex(a.Index, *warm)
 	runtime.GC()
 	debug.FreeOSMemory()
 	logger.Printf("ready: %d vectors in %d clusters, %.1f MiB %s and checked in %v, %d warm-up searches in %v",

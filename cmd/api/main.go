@@ -74,7 +74,7 @@ func main() {
 	if *floor {
 		logFloor(logger)
 	} else {
-		load(svc, pinned, logger)
+		serveArtifact(svc, pinned, logger)
 	}
 	handed := handOver(*fdpassPath, svc, srv, served, logger)
 

@@ -417,7 +417,7 @@ func TestLoopbackOrUnix(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:9101": true, "[::1]:9101": true, "localhost:9101": true, "127.0.0.2:9101": true,
 		"unix:/run/op.sock": true,
-		"0.0.0.0:9101": false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
+		"0.0.0.0:9101":      false, ":9101": false, "10.0.0.5:9101": false, "[::]:9101": false, "api1:9101": false, "nonsense": false,
 	} {
 		if got := loopbackOrUnix(addr); got != want {
 			t.Errorf("loopbackOrUnix(%q) = %v, want %v", addr, got, want)

@@ -41,8 +41,13 @@ func serve(svc *server.Service, logger *log.Logger) (srv, op *fasthttp.Server, s
 	opts := server.DefaultOptions
 	opts.MaxConns = *maxConns
 	srv = svc.NewServer(opts)
-	if *floor {
+	switch {
+	case *floor:
 		srv.Handler = floorHandler
+	case !*huge:
+		// A mapped artifact can fault if its file is changed in place:
+		// a clean 503 and exit instead of SIGBUS (server.PanicOnFault).
+		srv.Handler = server.PanicOnFault(srv.Handler)
 	}
 	ln, err := server.Listen(*listen)
 	if err != nil {
@@ -69,6 +74,9 @@ func serveOperator(addr string, svc *server.Service, served chan<- error, logger
 	}
 	logger.Printf("operator listener on %s: GET %s, POST %s, GET /ready", addr, server.MetricsPath, server.ExplainPath)
 	op := svc.NewOperatorServer()
+	if !*huge && !*floor {
+		op.Handler = server.PanicOnFault(op.Handler) // explain searches the index too
+	}
 	go func() { served <- op.Serve(ln) }()
 	return op
 }
@@ -107,7 +115,7 @@ func handOver(path string, svc *server.Service, srv *fasthttp.Server, served cha
 	// seconds, and near the limit the idlest first (evict.go in fdpass).
 	opts.IdleTimeout = fdpass.IdleTimeout
 	handed := svc.NewServer(opts)
-	handed.Handler = srv.Handler // the floor's, with -floor
+	handed.Handler = srv.Handler // the floor's with -floor, made to panic on a fault when mapped
 	r := fdpass.ReceiveLimited(path, opts.MaxConns, logger)
 	go func() { served <- handed.Serve(r) }()
 	return handed

@@ -53,7 +53,7 @@ func TestBuildsAnArtifact(t *testing.T) {
 	if err := run(refsFile(t, 5000, nil), out, 64, 1, 5, 2000, 2); err != nil {
 		t.Fatal(err)
 	}
-	a, err := artifact.Open(out)
+	a, err := artifact.Map(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestNoFlags(t *testing.T) {
 	if !strings.Contains(msg, "reading resources/references.json.gz, writing build/index.fknn") {
 		t.Errorf("the indexer did not say what it read and wrote: %q", msg)
 	}
-	a, err := artifact.Open(filepath.Join(repo, "build", "index.fknn"))
+	a, err := artifact.Map(filepath.Join(repo, "build", "index.fknn"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"fraudknn/internal/fdpass"
+	"fraudknn/internal/listen"
 )
 
 func main() {
@@ -77,12 +77,8 @@ func main() {
 // serveOperator serves the balancer's metrics at addr (host:port, or
 // unix:/path); it stops the program if it cannot listen there.
 func serveOperator(addr string, b *fdpass.Balancer, logger *log.Logger) {
-	network, where := "tcp", addr
-	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		network, where = "unix", path
-		os.Remove(path)
-	}
-	ln, err := net.Listen(network, where)
+	// Open to its owner and group only, as the API's operator listener.
+	ln, err := listen.Addr(addr, 0o660)
 	if err != nil {
 		logger.Fatalf("-operator %s: %v", addr, err)
 	}

@@ -99,12 +99,12 @@ func tamperedCopy(t *testing.T, dir string) (string, artifact.Digest) {
 	if err := os.WriteFile(path, tamperLabels(t, b), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	orig, err := artifact.Open(real)
+	orig, err := artifact.Map(real)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer orig.Close()
-	bad, err := artifact.Open(path)
+	bad, err := artifact.Map(path)
 	if err != nil {
 		t.Fatalf("the tampered artifact fails the format's checks (%v): the tamper does not show what it must", err)
 	}

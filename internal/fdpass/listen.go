@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"fraudknn/internal/listen"
 )
 
 // ListenControl opens the balancer's control socket at path, in a folder
@@ -24,13 +26,7 @@ func ListenControl(path string, uid int) (*net.UnixListener, error) {
 	if err := controlFolder(dir, uid); err != nil {
 		return nil, err
 	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&fs.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
-		}
-		os.Remove(path)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := listen.Unix(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for APIs on %s: %w", path, err)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 	"fraudknn/vector"
@@ -120,7 +120,7 @@ func randomIndex(t *testing.T, seed uint64, n, k int) (*knn.Index, []int16, []ui
 func serveIndex(t *testing.T, ix *knn.Index) *fasthttp.Client {
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(ix, 50)
+	s.ServeIndex(ix, 50)
 	return serveBoth(t, s)
 }
 
@@ -164,17 +164,17 @@ func TestExplainSharedPayloads(t *testing.T) {
 	if path == "" {
 		t.Skip("skipping: FRAUDKNN_ARTIFACT does not name the full artifact (`make test` sets it when the data is present)")
 	}
-	p, err := dataset.LoadPayloads(testenv.DataFile(t, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(t, "test-data.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := artifact.Open(path)
+	a, err := artifact.Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(a.Index, 100)
+	s.ServeIndex(a.Index, 100)
 	vecs, labels := a.Index.Original()
 	const sample = 48
 	var ctx fasthttp.RequestCtx
@@ -226,11 +226,11 @@ func TestExplainMatrix(t *testing.T) {
 	}
 }
 
-// TestExplainNotReady: before Load the route answers 503, as /fraud-score.
+// TestExplainNotReady: before ServeIndex the route answers 503, as /fraud-score.
 func TestExplainNotReady(t *testing.T) {
 	_, c, _ := serve(t, false)
 	if code, body, _ := doAt(t, c, "operator", "POST", ExplainPath, testenv.SpecLegit); code != 503 || !strings.Contains(body, "not ready") {
-		t.Fatalf("%s before Load: %d %s", ExplainPath, code, body)
+		t.Fatalf("%s before ServeIndex: %d %s", ExplainPath, code, body)
 	}
 }
 

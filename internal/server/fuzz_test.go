@@ -20,7 +20,7 @@ import (
 func FuzzHandler(f *testing.F) {
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(f, 1000)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	f.Add("POST", "/fraud-score", "application/json", testenv.SpecLegit)
 	f.Add("POST", "/fraud-score", "", testenv.SpecFraud)
 	f.Add("GET", "/ready", "", "")
@@ -53,7 +53,7 @@ func FuzzHandler(f *testing.F) {
 func FuzzRawRequest(f *testing.F) {
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(f, 1000)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	f.Add([]byte(fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit)))
 	f.Add([]byte("POST /fraud-score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n"))
 	f.Add([]byte("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}"))

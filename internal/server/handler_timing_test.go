@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/testenv"
 	"fraudknn/internal/testenv/realartifact"
 )
@@ -23,12 +23,12 @@ import (
 //	go test -run '^$' -bench Handler -benchtime 3000x -count 3 ./internal/server
 func BenchmarkHandler(b *testing.B) {
 	a := realartifact.Load(b)
-	p, err := dataset.LoadPayloads(testenv.DataFile(b, "test-data.json.gz"))
+	p, err := payloads.Load(testenv.DataFile(b, "test-data.json.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := New(log.New(io.Discard, "", 0))
-	s.Load(a.Index, 1000)
+	s.ServeIndex(a.Index, 1000)
 	for _, cold := range []bool{false, true} {
 		name := "warm"
 		if cold {

@@ -27,7 +27,6 @@ var contentMetrics = []byte("text/plain; version=0.0.4; charset=utf-8")
 // POST /fraud-score/explain and GET /ready. Its requests are not counted
 // in the metrics, which describe the public traffic.
 func (s *Service) OperatorHandler(ctx *fasthttp.RequestCtx) {
-	panicOnFault() // explain searches the index too (fault.go)
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)

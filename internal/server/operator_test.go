@@ -87,15 +87,15 @@ func TestOperatorRoutes(t *testing.T) {
 	}
 }
 
-// TestOperatorNotReady: before Load the operator's /ready says 503 and
+// TestOperatorNotReady: before ServeIndex the operator's /ready says 503 and
 // its metrics say fraudknn_ready 0.
 func TestOperatorNotReady(t *testing.T) {
 	_, c, _ := serve(t, false)
 	if code, _, _ := doAt(t, c, "operator", "GET", "/ready", ""); code != 503 {
-		t.Fatalf("operator /ready before Load: %d", code)
+		t.Fatalf("operator /ready before ServeIndex: %d", code)
 	}
 	if _, body, _ := doAt(t, c, "operator", "GET", MetricsPath, ""); !strings.Contains(body, "fraudknn_ready 0\n") {
-		t.Fatalf("metrics before Load: %.200s", body)
+		t.Fatalf("metrics before ServeIndex: %.200s", body)
 	}
 }
 

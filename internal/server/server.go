@@ -13,7 +13,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"fraudknn/internal/decision"
+	"fraudknn/internal/listen"
 	"fraudknn/knn"
 	"fraudknn/vector"
 	"fraudknn/vectorize"
@@ -34,7 +34,7 @@ const MaxBodySize = 64 << 10
 // searchers and the counters.
 type Service struct {
 	ready    atomic.Bool
-	workers  atomic.Pointer[sync.Pool] // of *worker; nil until Load
+	workers  atomic.Pointer[sync.Pool] // of *worker; nil until ServeIndex
 	log      *log.Logger
 	Metrics  Metrics
 	digest   atomic.Pointer[string] // the artifact's SHA-256 in hex, for fraudknn_info
@@ -48,7 +48,7 @@ type worker struct {
 	r knn.Result
 }
 
-// New returns a Service that answers 503 until Load is called.
+// New returns a Service that answers 503 until ServeIndex is called.
 func New(logger *log.Logger) *Service {
 	if logger == nil {
 		logger = log.New(os.Stderr, "", log.LstdFlags)
@@ -69,10 +69,10 @@ func init() {
 	}
 }
 
-// Load makes the service answer from ix: it runs warm searches first
+// ServeIndex makes the service answer from ix: it runs warm searches first
 // (about warm of them, over vectors of the index, and through the whole
 // handler), then reports ready.
-func (s *Service) Load(ix *knn.Index, warm int) time.Duration {
+func (s *Service) ServeIndex(ix *knn.Index, warm int) time.Duration {
 	start := time.Now()
 	pool := &sync.Pool{New: func() any { return &worker{s: knn.NewSearcher(ix, decision.Neighbors)} }}
 	// Searches of vectors of the index itself: every one walks tier 1 and
@@ -129,7 +129,6 @@ func warmBody(i int) []byte {
 // cmd/lb reach: POST /fraud-score and GET /ready, nothing else.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	panicOnFault()
 	defer func() {
 		if p := recover(); p != nil {
 			s.recovered(ctx, p)
@@ -194,7 +193,7 @@ func (s *Service) fraudScore(ctx *fasthttp.RequestCtx) {
 }
 
 // search turns the request body into a vector and finds its neighbours,
-// for the routes that score. When it cannot (503 before Load, 400 for a
+// for the routes that score. When it cannot (503 before ServeIndex, 400 for a
 // body that cannot be scored) it answers the request itself and returns
 // ok false; otherwise w holds the result until the caller puts it back
 // in pool.
@@ -301,31 +300,9 @@ func (s *Service) NewServer(o Options) *fasthttp.Server {
 // Unix domain socket (a stale socket file is replaced; the socket is made
 // accessible to every local user, since nginx runs as another one), else
 // host:port.
-func Listen(addr string) (net.Listener, error) { return listen(addr, 0o666) }
+func Listen(addr string) (net.Listener, error) { return listen.Addr(addr, 0o666) }
 
 // ListenOperator opens addr for the operator listener, as Listen does,
 // except that a Unix socket is open to its owner and group only (0660):
 // explanations reveal reference records, so no other user may connect.
-func ListenOperator(addr string) (net.Listener, error) { return listen(addr, 0o660) }
-
-func listen(addr string, perm os.FileMode) (net.Listener, error) {
-	path, ok := strings.CutPrefix(addr, "unix:")
-	if !ok {
-		return net.Listen("tcp", addr)
-	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket; refusing to replace it", path)
-		}
-		os.Remove(path)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, perm); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
+func ListenOperator(addr string) (net.Listener, error) { return listen.Addr(addr, 0o660) }

@@ -61,7 +61,7 @@ func serve(t *testing.T, load bool) (*Service, *fasthttp.Client, *bytes.Buffer) 
 	s := New(log.New(&logs, "", 0))
 	if load {
 		ix, _, _ := testIndex(t, 2000)
-		s.Load(ix, 100)
+		s.ServeIndex(ix, 100)
 	}
 	return s, serveBoth(t, s), &logs
 }
@@ -156,13 +156,13 @@ func oversized(t *testing.T, host, method, path string, n int) (int, string, *fa
 func TestNotReadyUntilLoaded(t *testing.T) {
 	s, c, _ := serve(t, false)
 	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 503 || !strings.Contains(body, "not ready") {
-		t.Fatalf("/ready before Load: %d %s", code, body)
+		t.Fatalf("/ready before ServeIndex: %d %s", code, body)
 	}
 	if code, _, _ := do(t, c, "POST", "/fraud-score", string(warmBody(1))); code != 503 {
-		t.Fatalf("/fraud-score before Load: %d", code)
+		t.Fatalf("/fraud-score before ServeIndex: %d", code)
 	}
 	ix, _, _ := testIndex(t, 500)
-	s.Load(ix, 50)
+	s.ServeIndex(ix, 50)
 	if code, body, _ := do(t, c, "GET", "/ready", ""); code != 200 || body != `{"ready":true}` {
 		t.Fatalf("/ready after Load: %d %s", code, body)
 	}
@@ -177,7 +177,7 @@ func TestAnswers(t *testing.T) {
 	var logs bytes.Buffer
 	s := New(log.New(&logs, "", 0))
 	ix, vecs, labels := testIndex(t, 2000)
-	s.Load(ix, 100)
+	s.ServeIndex(ix, 100)
 	ln := fasthttputil.NewInmemoryListener()
 	srv := s.NewServer(DefaultOptions)
 	go srv.Serve(ln)
@@ -220,7 +220,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	var logs bytes.Buffer
 	s := New(log.New(&logs, "", 0))
 	ix, _, _ := testIndex(t, 500)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	// A bug: a worker without a searcher.
 	s.workers.Store(&sync.Pool{New: func() any { return &worker{} }})
 	ln := fasthttputil.NewInmemoryListener()
@@ -244,6 +244,17 @@ func TestHandlerAllocatesNothing(t *testing.T) {
 	if a := allocsPerRequest(t, "/fraud-score"); a != 0 {
 		t.Fatalf("POST /fraud-score allocates %v times per request; want 0", a)
 	}
+	// And as cmd/api serves a mapped artifact, wrapped in PanicOnFault.
+	var h fasthttp.RequestHandler
+	a := allocsThrough(t, func(s *Service, ctx *fasthttp.RequestCtx) {
+		if h == nil {
+			h = PanicOnFault(s.Handler)
+		}
+		h(ctx)
+	}, "/fraud-score")
+	if a != 0 {
+		t.Fatalf("POST /fraud-score through PanicOnFault allocates %v times per request; want 0", a)
+	}
 }
 
 // allocsPerRequest returns the heap allocations of a valid POST to path,
@@ -261,7 +272,7 @@ func allocsThrough(t *testing.T, h func(*Service, *fasthttp.RequestCtx), path st
 	t.Helper()
 	s := New(log.New(io.Discard, "", 0))
 	ix, _, _ := testIndex(t, 2000)
-	s.Load(ix, 10)
+	s.ServeIndex(ix, 10)
 	var ctx fasthttp.RequestCtx
 	body := warmBody(11)
 	run := func() {

@@ -45,7 +45,7 @@ import (
 	"strings"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 	"fraudknn/knn"
 	"fraudknn/vector"
 	"fraudknn/vectorize"
@@ -61,26 +61,26 @@ const (
 
 func main() {
 	artifactPath := flag.String("artifact", "", "artifact built by cmd/indexer (required)")
-	payloads := flag.String("payloads", "", "test-data file, JSON or .json.gz (required)")
+	payloadsPath := flag.String("payloads", "", "test-data file, JSON or .json.gz (required)")
 	every := flag.Int("every", 5, "use every N-th payload")
 	groupList := flag.String("groups", "8,16,32", "group sizes to count, comma-separated divisors of 64")
 	nsPerLine := flag.Float64("ns", 4.73, "nanoseconds a line costs at the streaming rate (go -C research run ./probe); 0 omits the time column")
 	flag.Parse()
 	groups, err := parseGroups(*groupList)
-	if *artifactPath == "" || *payloads == "" || *every < 1 || flag.NArg() > 0 || err != nil {
+	if *artifactPath == "" || *payloadsPath == "" || *every < 1 || flag.NArg() > 0 || err != nil {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "linecount: -groups: %v\n", err)
 		}
 		fmt.Fprintln(os.Stderr, "usage: linecount -artifact index.fknn -payloads test-data.json.gz [-every N] [-groups 8,16,32] [-ns 4.73]")
 		os.Exit(2)
 	}
-	a, err := artifact.Open(*artifactPath)
+	a, err := artifact.Map(*artifactPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)
 	}
 	defer a.Close()
-	p, err := dataset.LoadPayloads(*payloads)
+	p, err := payloads.Load(*payloadsPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "linecount: %v\n", err)
 		os.Exit(1)

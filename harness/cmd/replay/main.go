@@ -29,13 +29,13 @@ import (
 
 	"fraudknn/artifact"
 	"fraudknn/harness/internal/replay"
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 	"fraudknn/knn"
 )
 
 func main() {
 	artifactPath := flag.String("artifact", "", "artifact built by cmd/indexer (required)")
-	payloads := flag.String("payloads", "", "test-data file: JSON or .json.gz with entries of request, expected_approved, expected_fraud_score (required)")
+	payloadsPath := flag.String("payloads", "", "test-data file: JSON or .json.gz with entries of request, expected_approved, expected_fraud_score (required)")
 	show := flag.Int("show", 10, "print the first N wrong answers and errors in detail")
 	brute := flag.Int("brute", 0, "also check the neighbours of the first N payloads against a brute-force scan")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the replay to this file")
@@ -46,12 +46,12 @@ func main() {
 	explain := flag.Int("explain", 0, "print the explained answers of the first N payloads (JSON lines) instead of replaying")
 	huge := flag.Bool("hugepages", true, "copy the artifact into transparent huge pages, as the API does; false maps the file")
 	flag.Parse()
-	if (*artifactPath == "") == (*url == "") || *payloads == "" || flag.NArg() > 0 || *conns < 1 {
+	if (*artifactPath == "") == (*url == "") || *payloadsPath == "" || flag.NArg() > 0 || *conns < 1 {
 		fmt.Fprintln(os.Stderr, "usage: replay -artifact index.fknn -payloads test-data.json.gz [-show N] [-brute N] [-limit N] [-explain N]\n       replay -url http://127.0.0.1:9999 -payloads test-data.json.gz [-conns 8] [-limit N]\n       replay -url http://127.0.0.1:9101 -payloads test-data.json.gz -explain N")
 		os.Exit(2)
 	}
 	if *url != "" {
-		p, err := dataset.LoadPayloads(*payloads)
+		p, err := payloads.Load(*payloadsPath)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "replay: %v\n", err)
 			os.Exit(1)
@@ -76,9 +76,9 @@ func main() {
 		return
 	}
 
-	open := artifact.Open
+	open := artifact.Map
 	if *huge {
-		open = artifact.Load
+		open = artifact.CopyToHugePages
 	}
 	a, err := open(*artifactPath)
 	if err != nil {
@@ -86,7 +86,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer a.Close()
-	p, err := dataset.LoadPayloads(*payloads)
+	p, err := payloads.Load(*payloadsPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "replay: %v\n", err)
 		os.Exit(1)

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"fraudknn/internal/dataset"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/server"
 	"fraudknn/knn"
 	"fraudknn/vector"
@@ -21,7 +21,7 @@ import (
 // expects, and under "answer" exactly what POST /fraud-score/explain would
 // send for it (server.AppendExplanation). An entry that does not vectorize
 // gets its error instead of an answer. It returns how many did not.
-func Explain(ix *knn.Index, entries []dataset.Entry, w io.Writer) (failed int, err error) {
+func Explain(ix *knn.Index, entries []payloads.Entry, w io.Writer) (failed int, err error) {
 	s := knn.NewSearcher(ix, Neighbors)
 	var r knn.Result
 	var line []byte
@@ -50,7 +50,7 @@ func Explain(ix *knn.Index, entries []dataset.Entry, w io.Writer) (failed int, e
 // the public port does not explain). An entry the API does not answer
 // with 200 gets the status and body as its error. It returns how many
 // did not, and stops at the first transport error.
-func ExplainHTTP(url string, entries []dataset.Entry, w io.Writer) (failed int, err error) {
+func ExplainHTTP(url string, entries []payloads.Entry, w io.Writer) (failed int, err error) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	var line []byte
 	for i, e := range entries {
@@ -82,7 +82,7 @@ func ExplainHTTP(url string, entries []dataset.Entry, w io.Writer) (failed int, 
 
 // explainHead appends the start of entry i's line: its index, request id
 // and expected answer.
-func explainHead(line []byte, i int, e dataset.Entry) []byte {
+func explainHead(line []byte, i int, e payloads.Entry) []byte {
 	return fmt.Appendf(line, `{"entry":%d,"id":%s,"expected_approved":%v,"expected_fraud_score":%s,`,
 		i, jsonString(requestID(e.Request)), e.ExpectedApproved, strconv.FormatFloat(e.ExpectedFraudScore, 'f', 1, 64))
 }

@@ -80,7 +80,7 @@ func TestExplainHTTP(t *testing.T) {
 	ix, entries := synthetic(t, 2000, 20)
 	entries[3].Request = []byte(`{"transaction":`)
 	svc := server.New(log.New(io.Discard, "", 0))
-	svc.Load(ix, 10)
+	svc.ServeIndex(ix, 10)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 )
 
 // HTTPSummary counts what an HTTP replay found.
@@ -36,7 +36,7 @@ func (s HTTPSummary) String() string {
 
 // RunHTTP posts every entry to url + "/fraud-score" over conns keep-alive
 // connections and compares each answer with the expected one.
-func RunHTTP(url string, entries []dataset.Entry, conns int, opt Options) HTTPSummary {
+func RunHTTP(url string, entries []payloads.Entry, conns int, opt Options) HTTPSummary {
 	log := opt.Log
 	if log == nil {
 		log = io.Discard

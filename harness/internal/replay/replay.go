@@ -10,8 +10,8 @@ import (
 	"slices"
 	"time"
 
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
+	"fraudknn/internal/payloads"
 	"fraudknn/knn"
 	"fraudknn/vector"
 	"fraudknn/vectorize"
@@ -66,7 +66,7 @@ func (s Summary) String() string {
 }
 
 // Run replays entries against ix.
-func Run(ix *knn.Index, entries []dataset.Entry, opt Options) Summary {
+func Run(ix *knn.Index, entries []payloads.Entry, opt Options) Summary {
 	log := opt.Log
 	if log == nil {
 		log = io.Discard

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"fraudknn/artifact"
-	"fraudknn/internal/dataset"
 	"fraudknn/internal/decision"
 	"fraudknn/internal/kmeans"
+	"fraudknn/internal/payloads"
 	"fraudknn/internal/refs"
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
@@ -39,7 +39,7 @@ func body(rng *rand.Rand, i int) []byte {
 
 // synthetic builds an index of random references and payloads whose
 // expected answers come from a brute-force scan.
-func synthetic(t *testing.T, n, payloads int) (*knn.Index, []dataset.Entry) {
+func synthetic(t *testing.T, n, count int) (*knn.Index, []payloads.Entry) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(11, 12))
 	vecs := make([]int16, 0, n*vector.Dims)
@@ -60,14 +60,14 @@ func synthetic(t *testing.T, n, payloads int) (*knn.Index, []dataset.Entry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries := make([]dataset.Entry, payloads)
+	entries := make([]payloads.Entry, count)
 	var r knn.Result
 	for i := range entries {
 		b := body(rng, n+i)
 		v, _ := vectorize.Vectorize(b)
 		knn.BruteForce(vecs, labels, (*[vector.Dims]int16)(&v), Neighbors, &r)
 		approved, score := decision.Decide(r.Frauds)
-		entries[i] = dataset.Entry{Request: b, ExpectedApproved: approved, ExpectedFraudScore: score}
+		entries[i] = payloads.Entry{Request: b, ExpectedApproved: approved, ExpectedFraudScore: score}
 	}
 	return ix, entries
 }
@@ -108,7 +108,7 @@ func TestSharedPayloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the full-data replay in -short mode")
 	}
-	payloads := testenv.DataFile(t, "test-data.json.gz")
+	payloadsPath := testenv.DataFile(t, "test-data.json.gz")
 	path := os.Getenv("FRAUDKNN_ARTIFACT")
 	if path == "" {
 		refsPath := testenv.DataFile(t, "references.json.gz")
@@ -130,12 +130,12 @@ func TestSharedPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := artifact.Open(path)
+	a, err := artifact.Map(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	p, err := dataset.LoadPayloads(payloads)
+	p, err := payloads.Load(payloadsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestLoadPayloadsForms(t *testing.T) {
 	} {
 		path := filepath.Join(dir, name)
 		os.WriteFile(path, []byte(text), 0o644)
-		p, err := dataset.LoadPayloads(path)
+		p, err := payloads.Load(path)
 		if err != nil || len(p.Entries) != 1 || p.Entries[0].ExpectedFraudScore != 0.2 {
 			t.Fatalf("%s: %+v %v", name, p, err)
 		}
@@ -168,7 +168,7 @@ func TestLoadPayloadsForms(t *testing.T) {
 	for name, text := range map[string]string{"empty.json": `[]`, "garbage.json": `{`, "norequest.json": `[{"expected_approved":true}]`} {
 		path := filepath.Join(dir, name)
 		os.WriteFile(path, []byte(text), 0o644)
-		if _, err := dataset.LoadPayloads(path); err == nil {
+		if _, err := payloads.Load(path); err == nil {
 			t.Fatalf("%s accepted", name)
 		}
 	}

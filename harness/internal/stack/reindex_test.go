@@ -68,7 +68,7 @@ func apiBinary(t *testing.T, dir string) string {
 
 // startAPIs starts the two API instances on art, with no balancer and
 // no cgroups, as Start does for its part.
-func startAPIs(t *testing.T, bin, art string) *Stack {
+func startAPIs(t *testing.T, bin, art string, pin ...artifact.Digest) *Stack {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "fk") // short: socket paths are limited to 108 bytes
 	if err != nil {
@@ -79,6 +79,9 @@ func startAPIs(t *testing.T, bin, art string) *Stack {
 	s := &Stack{Dir: dir, procs: map[string]*proc{}, exits: make(chan Exit, 16),
 		cfg: Config{API: bin, Artifact: art, APIArgs: []string{"-warm", "20"}, Log: log.New(io.Discard, "", 0),
 			Operators: []string{"unix:" + filepath.Join(dir, "sockets", "api1-op.sock"), "unix:" + filepath.Join(dir, "sockets", "api2-op.sock")}}}
+	if len(pin) > 0 {
+		s.cfg.Digest = pin[0]
+	}
 	go func() {
 		for range s.exits {
 		}
@@ -217,7 +220,7 @@ func TestReindexRolls(t *testing.T) {
 		t.Fatalf("after Install: %v, artifact %s", err, s.Artifact())
 	}
 	for path, seed := range map[string]uint64{oldPath: 1, oldPath + ".prev": 0} {
-		a, err := artifact.Open(path)
+		a, err := artifact.Map(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,5 +287,70 @@ func TestControlSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(oldPath + ".prev"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReindexPinned runs a stack pinned to its artifact's digest: an
+// update that names no digest, or one the new file does not have, is
+// refused with nothing changed; one with the new file's digest rolls,
+// and the new instances are pinned to it.
+func TestReindexPinned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds cmd/api and starts two instances")
+	}
+	old := Settle
+	Settle = 100 * time.Millisecond
+	t.Cleanup(func() { Settle = old })
+	dir := t.TempDir()
+	oldPath, newPath := smallArtifacts(t, dir)
+	oldSum, err := artifact.ReadDigestFile(oldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSum, err := artifact.ReadDigestFile(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startAPIs(t, apiBinary(t, dir), oldPath, oldSum)
+	before := pids(s)
+	for _, c := range []struct {
+		pin  artifact.Digest
+		want []string
+	}{
+		{artifact.Digest{}, []string{"nothing was changed", "must name the new one's digest", oldSum.String()}},
+		{oldSum, []string{"nothing was changed", oldSum.String(), newSum.String()}},
+	} {
+		_, err := s.ReindexPinned(newPath, c.pin, t.Logf)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Fatalf("pin %s: %v; want a refusal containing %q", c.pin, err, w)
+			}
+		}
+		if got := pids(s); got != before || s.Artifact() != oldPath {
+			t.Fatalf("pin %s: the instances changed: %v → %v, %s", c.pin, before, got, s.Artifact())
+		}
+	}
+	if _, err := s.ReindexPinned(newPath, newSum, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range APIs {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", s.Pid(name)))
+		if !strings.Contains(string(cmdline), "-digest\x00"+newSum.String()) {
+			t.Errorf("%s runs %q; want it pinned to %s", name, strings.ReplaceAll(string(cmdline), "\x00", " "), newSum)
+		}
+	}
+	// Installed over the old path, the file and its digest record move
+	// together, and the replaced pair is kept as .prev.
+	if err := s.Install(newPath, oldPath); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := artifact.ReadDigestFile(oldPath); err != nil || d != newSum {
+		t.Errorf("after Install, %s records %s (%v); want %s", artifact.DigestPath(oldPath), d, err, newSum)
+	}
+	if d, err := artifact.ReadDigestFile(oldPath + ".prev"); err != nil || d != oldSum {
+		t.Errorf("after Install, the kept .prev records %s (%v); want %s", d, err, oldSum)
+	}
+	if sum, err := artifact.FileDigest(oldPath); err != nil || sum != newSum {
+		t.Errorf("after Install, %s has sha256 %s (%v); want %s", oldPath, sum, err, newSum)
 	}
 }

@@ -26,7 +26,7 @@ func Load(tb testing.TB) *artifact.Artifact {
 	if _, err := os.Stat(path); err != nil {
 		tb.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
 	}
-	a, err := artifact.Load(path)
+	a, err := artifact.CopyToHugePages(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
