@@ -3,10 +3,14 @@ package observe
 import (
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"fraudknn/harness/internal/compose"
 )
 
 // promConfig is the part of a Prometheus configuration the two files share.
@@ -127,6 +131,36 @@ func TestComposeObserveProfile(t *testing.T) {
 				if _, ok := d.Networks[n]; !ok {
 					t.Errorf("service %s joins network %s, which deployment file %d does not define", name, n, i+1)
 				}
+			}
+		}
+	}
+}
+
+// The memory alert's yardstick is the APIs' memory limit in both
+// deployment files: when a file changes it, this fails until the rule
+// follows.
+func TestMemoryAlertFollowsTheComposeLimit(t *testing.T) {
+	rules, err := os.ReadFile("../../../observe/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`process_resident_memory_bytes\{job="api"\} > 0\.9 \* (\d+)`).FindSubmatch(rules)
+	if m == nil {
+		t.Fatal("observe/alerts.yml: no FraudknnMemoryNearLimit expression of the form process_resident_memory_bytes{job=\"api\"} > 0.9 * LIMIT")
+	}
+	limit, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	for _, file := range []string{"docker-compose.yml", "docker-compose.fdpass.yml"} {
+		f, err := compose.Load("../../../" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, api := range []string{"api1", "api2"} {
+			l, err := f.Limits(api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Memory != limit {
+				t.Errorf("%s: %s's memory limit is %d bytes; the memory alert measures against %d", file, api, l.Memory, limit)
 			}
 		}
 	}
