@@ -19,8 +19,8 @@ func TestBrokenVariantsRefusedStatically(t *testing.T) {
 			t.Fatal(err)
 		}
 		vs := BrokenVariants(f.Balancer())
-		if len(vs) != 3 {
-			t.Fatalf("%s: %d variants, want 3", file, len(vs))
+		if len(vs) != 6 {
+			t.Fatalf("%s: %d variants, want 6", file, len(vs))
 		}
 		for _, v := range vs {
 			path, err := compose.WriteVariant("../../../"+file, t.TempDir(), v.Compose, v.Conf)
