@@ -76,10 +76,10 @@ func TestHardeningProblems(t *testing.T) {
 		t.Fatalf("a confined API: %v", p)
 	}
 	for _, c := range []struct {
-		name   string
+		name    string
 		breakIt func(*Hardening)
-		lb     bool
-		want   string
+		lb      bool
+		want    string
 	}{
 		{"no cap_drop", func(h *Hardening) { h.CapDrop = nil }, false, "does not drop all capabilities"},
 		{"a capability added", func(h *Hardening) { h.CapAdd = []string{"NET_ADMIN"} }, false, "keeps capabilities"},
