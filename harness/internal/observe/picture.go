@@ -107,6 +107,8 @@ func Draw(c Client, start, end time.Time, base string) (empty []string, err erro
 		if n == 0 {
 			p.Title.Text += " (no data)"
 			empty = append(empty, pn.title)
+		} else {
+			p.Y.Max *= 1.3 // room for the legend above the lines
 		}
 		plots[i] = p
 	}
