@@ -99,6 +99,13 @@ func RunArm64(cfg Config, n int) (*Arm64Report, error) {
 	if _, err := c.p.Compose("down", "-v", "--remove-orphans"); err != nil {
 		return nil, err
 	}
+	if strings.Contains(image, "@") {
+		// The engine holds one architecture per name: fetch the list's
+		// arm64 entry as an arm64 engine would.
+		if _, err := Docker("pull", "-q", "--platform", "linux/arm64", image); err != nil {
+			return nil, err
+		}
+	}
 	err = c.arm64(r)
 	if _, derr := c.p.Compose("down", "-v", "--remove-orphans"); derr != nil && err == nil {
 		err = derr

@@ -29,14 +29,14 @@ type Hardening struct {
 	PidsLimit  int64
 	Privileged bool
 	Networks   []Network
+	Route      string   // the default route's gateway in its network namespace ("" when none)
 	Published  []string // host ports bound to the container's ports
 }
 
 // Network is one network a container is on.
 type Network struct {
 	Name     string
-	Internal bool   // the engine's internal flag: no route out of it
-	Gateway  string // the container's default route on it ("" when none)
+	Internal bool // the engine's internal flag: no route out of it
 }
 
 // readHardening reads service name's container back. A container that
@@ -86,12 +86,11 @@ func (p Project) readHardening(name string, strict bool) (Hardening, error) {
 		h.CapBnd |= st.capBnd
 		h.NoNewPrivs = h.NoNewPrivs && st.noNewPrivs
 	}
-	gateway, err := defaultGateway(ct.State.Pid)
-	if err != nil {
+	if h.Route, err = defaultGateway(ct.State.Pid); err != nil {
 		return Hardening{}, fmt.Errorf("%s: %w", name, err)
 	}
 	for netName := range ct.NetworkSettings.Networks {
-		h.Networks = append(h.Networks, Network{Name: netName, Internal: internal(netName), Gateway: gateway})
+		h.Networks = append(h.Networks, Network{Name: netName, Internal: internal(netName)})
 	}
 	slices.SortFunc(h.Networks, func(a, b Network) int { return strings.Compare(a.Name, b.Name) })
 	return h, nil
@@ -163,24 +162,27 @@ func (h Hardening) Line(project string, enforced string) string {
 		root = "WRITABLE root"
 	}
 	var nets []string
+	anyInternal := false
 	for _, n := range h.Networks {
-		s := strings.TrimPrefix(n.Name, project+"_")
-		switch {
-		case n.Internal && n.Gateway != "":
-			s += fmt.Sprintf(" (internal; default route via %s, %s)", n.Gateway, enforced)
-		case n.Internal:
-			s += " (internal, no default route)"
-		default:
-			s += " (not internal)"
+		s := strings.TrimPrefix(n.Name, project+"_") + " (not internal)"
+		if n.Internal {
+			s, anyInternal = strings.TrimPrefix(n.Name, project+"_")+" (internal)", true
 		}
 		nets = append(nets, s)
+	}
+	route := "no default route"
+	if h.Route != "" {
+		route = "default route via " + h.Route
+	}
+	if anyInternal {
+		route += "; internal networks " + enforced
 	}
 	pub := "nothing"
 	if len(h.Published) > 0 {
 		pub = strings.Join(h.Published, ", ")
 	}
-	return fmt.Sprintf("%s: user %s (uids %v over %d processes), %s, cap_drop %s cap_add %s (effective %#x, bounding %#x), %s, pids limit %d, networks %s, publishes %s",
-		h.Service, h.User, h.UIDs, h.Procs, root, strings.Join(h.CapDrop, ","), adds, h.CapEff, h.CapBnd, nnp, h.PidsLimit, strings.Join(nets, ", "), pub)
+	return fmt.Sprintf("%s: user %s (uids %v over %d processes), %s, cap_drop %s cap_add %s (effective %#x, bounding %#x), %s, pids limit %d, networks %s (%s), publishes %s",
+		h.Service, h.User, h.UIDs, h.Procs, root, strings.Join(h.CapDrop, ","), adds, h.CapEff, h.CapBnd, nnp, h.PidsLimit, strings.Join(nets, ", "), route, pub)
 }
 
 // status is what the check reads of /proc/PID/status.
@@ -284,7 +286,7 @@ func engineFirewall() string {
 		}
 		cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(c), "cmdline"))
 		if strings.Contains(string(cmd), "--iptables=false") {
-			return "NOT enforced here: dockerd runs with --iptables=false, which drops the rules that keep internal networks in"
+			return "NOT enforced here: dockerd runs with --iptables=false, without the rules that keep them in"
 		}
 		return "enforced by the engine's firewall rules"
 	}
