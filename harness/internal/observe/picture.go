@@ -109,6 +109,9 @@ func Draw(c Client, start, end time.Time, base string) (empty []string, err erro
 			empty = append(empty, pn.title)
 		} else {
 			p.Y.Max *= 1.3 // room for the legend above the lines
+			if pn.unit == "%" {
+				p.Y.Max = min(p.Y.Max, 100)
+			}
 		}
 		plots[i] = p
 	}
