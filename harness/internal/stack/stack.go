@@ -4,6 +4,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,11 @@ type Config struct {
 	// Operators are the operator listeners of api1 and api2 (cmd/api
 	// -operator: host:port or unix:/path); empty means DefaultOperators.
 	Operators []string
-	Log       *log.Logger
+	// LBOperator is cmd/lb's operator listener with Balancer "fdpass";
+	// empty means LBOperator. A second stack beside the native one (a
+	// test's) gives other addresses here, in Operators and in Port.
+	LBOperator string
+	Log        *log.Logger
 }
 
 // DefaultOperators are the operator listeners of api1 and api2 in the
@@ -181,7 +186,7 @@ func Start(cfg Config) (*Stack, error) {
 		// Only the APIs, which run as this process's uid, may register,
 		// two at most; lb makes the socket's folder, mode 0700.
 		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket(),
-			"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", LBOperator); err != nil {
+			"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", cmp.Or(cfg.LBOperator, LBOperator)); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -192,7 +197,8 @@ func Start(cfg Config) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	text := strings.NewReplacer("/sockets/", filepath.Join(dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(dir, "nginx")+"/").Replace(string(conf))
+	text := strings.NewReplacer("/sockets/", filepath.Join(dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(dir, "nginx")+"/",
+		"listen 9999 ", fmt.Sprintf("listen %d ", cfg.Port)).Replace(string(conf))
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
 		s.Stop()
