@@ -13,7 +13,7 @@ SEED     ?= 1
 # The API image's name: the local default; make push prefixes REGISTRY.
 IMAGE    ?= fraudknn-api:0.1.0
 
-.PHONY: all build tools run observe observe-drill prometheus test-alerts score capacity faults soak reindex fuzz k6 image compose-check push nginx qemu test-arm64 artifact test test-short replay replay-http vet generate check-generate bench clean
+.PHONY: all build tools run observe observe-drill prometheus test-alerts score capacity faults soak reindex fuzz k6 image pin compose-check push nginx qemu test-arm64 artifact test test-short replay replay-http vet generate check-generate bench clean
 
 all: build
 
@@ -150,13 +150,22 @@ test-arm64: qemu
 	@if [ -n "$(REFS)" ]; then $(MAKE) --no-print-directory artifact; fi
 	GO=$(GO) ARTIFACT=$(ARTIFACT) PAYLOADS=$(PAYLOADS) scripts/test-arm64.sh $(ARM64_FUZZTIME)
 
-# The API image for docker-compose.yml: a static binary built for the
-# contest machine (Haswell: GOAMD64=v3) and the artifact, FROM scratch.
+# The API image for docker-compose.yml, for linux/amd64 (the contest
+# machine's Haswell: GOAMD64=v3) and linux/arm64, static binaries and the
+# one artifact, FROM scratch: IMAGE-amd64, IMAGE-arm64, and IMAGE for this
+# machine (scripts/image.sh; make push joins them under one name). It
+# refuses an artifact other than the one .env pins.
 image: artifact
-	mkdir -p build/image/sockets
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v3 $(GO) build -trimpath -ldflags="-s -w" -o build/image/ ./cmd/api ./cmd/lb
-	cp $(ARTIFACT) build/image/index.fknn
-	docker build -q -t $(IMAGE) .
+	GO=$(GO) scripts/image.sh $(IMAGE) $(ARTIFACT)
+
+# Pins the artifact built here: writes its SHA-256 to .env, which both
+# compose files read (the APIs refuse to start on any other file).
+pin: artifact
+	@digest=$$(sha256sum $(ARTIFACT) | cut -d' ' -f1); \
+	  printf '%s\n' "# The SHA-256 of the artifact the APIs must serve (make pin writes it;" \
+	    "# the compose files pass it as -digest and the APIs refuse any other)." \
+	    "FRAUDKNN_ARTIFACT_SHA256=$$digest" > .env; \
+	  echo "pinned $(ARTIFACT) in .env: FRAUDKNN_ARTIFACT_SHA256=$$digest"
 
 # The compose files on a real Docker engine, end to end, one summary line
 # each (docs/DEPLOY.md); as root: installs and starts the engine and
@@ -165,16 +174,12 @@ COMPOSE_FILES ?= docker-compose.yml docker-compose.fdpass.yml
 compose-check: artifact
 	GO=$(GO) PAYLOADS=$(PAYLOADS) IMAGE=$(IMAGE) scripts/compose-check.sh $(COMPOSE_FILES)
 
-# Tags the API image REGISTRY/IMAGE, pushes it and prints the digest to
-# pin in the compose files (docs/DEPLOY.md).
+# Publishes REGISTRY/IMAGE as one name for both architectures (a
+# manifest list over REGISTRY/IMAGE-amd64 and -arm64) and prints the
+# digest to pin in the compose files (scripts/push.sh, docs/DEPLOY.md).
 push: image
 	@[ -n "$(REGISTRY)" ] || { echo "make: push needs REGISTRY, the registry and namespace to push to, e.g. make push REGISTRY=docker.io/yourname" >&2; exit 1; }
-	docker tag $(IMAGE) $(REGISTRY)/$(IMAGE)
-	docker push $(REGISTRY)/$(IMAGE)
-	@digest=$$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' $(REGISTRY)/$(IMAGE) | grep -m1 '^$(REGISTRY)/$(firstword $(subst :, ,$(IMAGE)))@' | sed 's/.*@//'); \
-	  [ -n "$$digest" ] || { echo "make: the registry reported no digest for $(REGISTRY)/$(IMAGE)" >&2; exit 1; }; \
-	  echo "pushed $(REGISTRY)/$(IMAGE), digest $$digest"; \
-	  echo "pin it in docker-compose.yml and docker-compose.fdpass.yml: image: $(REGISTRY)/$(IMAGE)@$$digest"
+	scripts/push.sh $(REGISTRY) $(IMAGE)
 
 # The artifact is built once from the reference file and reused.
 artifact: $(ARTIFACT)

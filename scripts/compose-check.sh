@@ -86,7 +86,7 @@ done
 
 # The check itself.
 set +e
-bin/composecheck -broken -payloads "${PAYLOADS:-../shared/data/test-data.json.gz}" "${files[@]}"
+bin/composecheck -broken -arm64 "${ARM64_PAYLOADS:-1000}" -payloads "${PAYLOADS:-../shared/data/test-data.json.gz}" "${files[@]}"
 rc=$?
 set -e
 say "took $(( $(date +%s) - start )) s in all"

@@ -174,31 +174,10 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 	}
 	for _, huge := range []string{"-hugepages=true", "-hugepages=false"} {
 		sock := filepath.Join(dir, "api.sock")
-		var stderr bytes.Buffer
 		cmd := exec.Command(api, "-artifact", tampered, "-digest", pin.String(), "-listen", "unix:"+sock, huge)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		c := unixHTTP(sock)
-	wait:
-		for {
-			select {
-			case err = <-done:
-				break wait
-			case <-time.After(100 * time.Millisecond):
-				if resp, err := c.Get("http://api/ready"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						cmd.Process.Kill()
-						t.Fatalf("%s: the API became ready on the tampered artifact", huge)
-					}
-				}
-			}
-		}
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		stderr, done := testenv.Start(t, cmd)
+		err = testenv.ExitsUnready(t, huge+" on the tampered artifact", cmd, done, testenv.UnixClient(sock), "http://api/ready", time.Minute)
+		if !testenv.ExitedWith(err, 1) {
 			t.Errorf("%s: the API ended with %v; want exit status 1", huge, err)
 		}
 		for _, want := range []string{pin.String(), got.String(), "pinned"} {
@@ -210,7 +189,7 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 
 	indexer := productBinary(t, "indexer")
 	out, err := exec.Command(indexer, "-check", tampered, "-digest", pin.String()).CombinedOutput()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
+	if !testenv.ExitedWith(err, 1) || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
 		t.Errorf("indexer -check of the tampered file: %v\n%s\nwant exit status 1 naming both digests", err, out)
 	}
 	out, err = exec.Command(indexer, "-check", realArtifact(t), "-digest", pin.String(), "-memory-limit", "160MB").CombinedOutput()
@@ -260,13 +239,6 @@ func checkSpecAnswers(t *testing.T, url string) {
 			t.Errorf("got %d %s; want 200 %s", code, body, c.want)
 		}
 	}
-}
-
-// unixHTTP is an HTTP client of a Unix socket.
-func unixHTTP(sock string) *http.Client {
-	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
-		Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) },
-	}}
 }
 
 // TestArtifactTruncatedWhileMapped starts a stack of its own, beside any

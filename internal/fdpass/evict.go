@@ -13,10 +13,10 @@ import (
 // Behind the balancer, clients talk to the API's HTTP server directly,
 // so a client that opens connections and leaves them idle holds the
 // server's connection slots; at its limit the server refuses new
-// clients. EvictIdle makes the receiver, once the server is nearly full,
-// close the connections that have been silent longest before it hands
-// the server a new one: idle clients then cannot lock others out, and a
-// client whose request is being answered is never cut off.
+// clients. A receiver made by ReceiveLimited, once the server is nearly
+// full, closes the connections that have been silent longest before it
+// hands the server a new one: idle clients then cannot lock others out,
+// and a client whose request is being answered is never cut off.
 //
 // Which connections are silent is asked of the kernel (TCP_INFO: how long
 // ago data was last received and sent; SIOCINQ: unread bytes), and only

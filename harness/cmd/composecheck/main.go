@@ -4,10 +4,14 @@
 // cause. make compose-check runs it through scripts/compose-check.sh,
 // which installs the engine and Compose first.
 //
-//	composecheck [-broken] docker-compose.yml docker-compose.fdpass.yml
+//	composecheck [-broken] [-arm64 N] docker-compose.yml docker-compose.fdpass.yml
 //
-// -broken also runs each file broken in the ways package composecheck
-// lists (BrokenVariants) and fails unless each is refused with its cause.
+// Each file's line is followed by one line per service: the hardening
+// read back. -broken also runs each file broken in the ways package
+// composecheck lists (BrokenVariants) and fails unless each is refused
+// with its cause. -arm64 N runs the first file again with the APIs from
+// the arm64 image under emulation (SKIPPED, saying why, where the
+// machine cannot), N payloads through port 9999.
 // It needs root (it reads the socket volume and kills an API from the
 // host), the images built (make image) and k6.
 package main
@@ -38,6 +42,7 @@ func main() {
 	flag.IntVar(&cfg.KillRate, "kill-rate", 300, "requests/s while api1 is killed")
 	runs := flag.String("runs", "runs", "folder for run folders")
 	broken := flag.Bool("broken", false, "also check that each broken variant of each file is refused, naming its cause")
+	arm64 := flag.Int("arm64", 0, "also run the first file with the APIs from the arm64 image under emulation (binfmt and qemu-aarch64), replaying this many payloads; 0: not")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: composecheck [-broken] docker-compose.yml [docker-compose.fdpass.yml]")
@@ -73,6 +78,18 @@ func main() {
 			continue
 		}
 		lines = append(lines, r.Line(file))
+		lines = append(lines, r.HardeningLines(file, c.Project)...)
+		if *arm64 > 0 && file == flag.Arg(0) {
+			ac := c
+			ac.Dir = filepath.Join(c.Dir, "arm64")
+			a, err := composecheck.RunArm64(ac, *arm64)
+			if err != nil {
+				failed = true
+				lines = append(lines, fmt.Sprintf("compose-check %s arm64: FAILED: %v", file, err))
+			} else {
+				lines = append(lines, a.Line(file))
+			}
+		}
 		if *broken {
 			lines = append(lines, runBroken(c, file, &failed)...)
 		}

@@ -100,6 +100,53 @@ func main() {
 	os.Exit(code)
 }
 
+// report is faults.json: the load, what the clients saw, and what the
+// drill found (one of the embedded results, whose fields JSON flattens
+// into the report).
+type report struct {
+	Fault   string `json:"fault"`
+	Rate    int    `json:"rate"`
+	Seconds int    `json:"seconds"`
+	*StopResult
+	*SlowResult
+	*SoakResult
+	*ReindexResult
+	Requests int     `json:"requests"`
+	Failed   int     `json:"failed"` // any answer but a 200, any timeout
+	Wrong    int     `json:"wrong"`
+	P99Ms    float64 `json:"p99_ms"`
+}
+
+// StopResult is what the kill9 and sigterm drills found.
+type StopResult struct {
+	// API1AfterRestart is the requests the restarted api1 answered until
+	// the load ended: it rejoined.
+	API1AfterRestart float64 `json:"api1_requests_after_restart"`
+}
+
+// SlowResult is what the slow-clients drill found.
+type SlowResult struct {
+	P99AloneMs    float64 `json:"p99_alone_ms"`
+	P99WithSlowMs float64 `json:"p99_with_slow_ms"`
+	OpenAtEnd     int64   `json:"slow_connections_open_at_end"`
+	Opened        int64   `json:"slow_connections_opened"`
+}
+
+// SoakResult is what the soak found: each cgroup's budget, and each
+// service's RSS over the run.
+type SoakResult struct {
+	Budget map[string]loadtest.Usage `json:"budget"`
+	RSS    map[string]RSS            `json:"rss_mib"`
+}
+
+// RSS is a service's resident memory over a run, in MiB.
+type RSS struct {
+	First float64 `json:"first"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+	Last  float64 `json:"last"`
+}
+
 func run(logger *log.Logger, c config, dir string, d *drill) int {
 	s, err := stack.Start(stack.Config{
 		Compose: "docker-compose.yml", NginxConf: "nginx/nginx.conf", Nginx: "nginx",
@@ -117,91 +164,19 @@ func run(logger *log.Logger, c config, dir string, d *drill) int {
 		}
 	}()
 	load := []string{fmt.Sprintf("RATE=%d", c.rate), fmt.Sprintf("SECONDS=%d", c.seconds)}
-	report := map[string]any{"fault": c.fault, "rate": c.rate, "seconds": c.seconds}
+	rep := report{Fault: c.fault, Rate: c.rate, Seconds: c.seconds}
 	var res *loadtest.Results
-
 	switch c.fault {
-	case "kill9", "sigterm":
-		sig, verb := syscall.SIGKILL, "kill -9"
-		if c.fault == "sigterm" {
-			sig, verb = syscall.SIGTERM, "SIGTERM"
-		}
-		var faultErr error
-		var servedAfter float64
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			time.Sleep(c.at)
-			logger.Printf("%s api1", verb)
-			if faultErr = s.Signal("api1", sig); faultErr != nil {
-				return
-			}
-			for s.Running("api1") {
-				time.Sleep(10 * time.Millisecond)
-			}
-			time.Sleep(c.restartAfter)
-			logger.Printf("restarting api1")
-			if faultErr = s.Restart("api1"); faultErr != nil {
-				return
-			}
-			logger.Printf("api1 is ready again")
-			// nginx takes it back after fail_timeout; count what it serves
-			// until the load ends.
-			rest := time.Duration(c.seconds)*time.Second - c.at - c.restartAfter - 3*time.Second
-			before := s.Served("api1")
-			time.Sleep(max(rest, time.Second))
-			servedAfter = s.Served("api1") - before
-		})
-		res, err = c.k6.Run(dir, load...)
-		wg.Wait()
-		if faultErr != nil {
-			logger.Printf("injecting the fault: %v", faultErr)
-			return 1
-		}
-		report["api1_requests_after_restart"] = servedAfter
-		logger.Printf("api1 answered %.0f requests after it was restarted", servedAfter)
-
+	case "kill9":
+		res, rep.StopResult, err = stopDrill(logger, c, s, dir, load, syscall.SIGKILL)
+	case "sigterm":
+		res, rep.StopResult, err = stopDrill(logger, c, s, dir, load, syscall.SIGTERM)
 	case "slow":
-		base, err := c.k6.Run(dir, load...)
-		if err != nil {
-			logger.Print(err)
-			return 1
-		}
-		logger.Printf("alone: %s", base.Line())
-		report["p99_alone_ms"] = base.Latency.P99
-		stop := make(chan struct{})
-		var open, opened atomic.Int64
-		var wg sync.WaitGroup
-		for i := 0; i < c.slow; i++ {
-			wg.Go(func() { trickle(i, stop, &open, &opened) })
-		}
-		time.Sleep(3 * time.Second)
-		logger.Printf("%d slow connections open", open.Load())
-		res, err = c.k6.Run(dir, load...)
-		report["slow_connections_open_at_end"] = open.Load()
-		report["slow_connections_opened"] = opened.Load()
-		close(stop)
-		wg.Wait()
-		if err == nil {
-			report["p99_with_slow_ms"] = res.Latency.P99
-			logger.Printf("beside %d slow connections: %s (p99 %.2f× alone)", c.slow, res.Line(), res.Latency.P99/base.Latency.P99)
-		}
-
+		res, rep.SlowResult, err = slowDrill(logger, c, dir, load)
 	case "soak":
-		cgroups := map[string]*stack.Cgroup{}
-		for _, name := range stack.Services {
-			if cg := s.Cgroup(name); cg != nil {
-				cgroups[name] = cg
-			}
-		}
-		rss := startRSS(cgroups, dir)
-		sampler := loadtest.StartSampling(cgroups, time.Second)
-		res, err = c.k6.Run(dir, load...)
-		report["budget"] = sampler.Stop()
-		report["rss_mib"] = rss.stop()
-
+		res, rep.SoakResult, err = soakDrill(c, s, dir, load)
 	case "reindex":
-		res, err = runReindex(logger, c, s, d, dir, load, report)
-
+		res, rep.ReindexResult, err = reindexDrill(logger, c, s, d, dir, load)
 	default:
 		logger.Printf("unknown fault %q", c.fault)
 		return 2
@@ -210,24 +185,123 @@ func run(logger *log.Logger, c config, dir string, d *drill) int {
 		logger.Print(err)
 		return 1
 	}
-	report["requests"] = res.Requests
-	report["failed"] = res.Breakdown.Errors
-	wrong := res.Breakdown.FP + res.Breakdown.FN
-	if c.fault == "reindex" {
-		// The new index's answers differ by design: the wrong ones are
-		// those of the wrong index for their time.
-		wrong = report["wrong_index"].(int)
-	}
-	report["wrong"] = wrong
-	report["p99_ms"] = res.Latency.P99
-	b, _ := json.MarshalIndent(report, "", "  ")
+	rep.count(res)
+	b, _ := json.MarshalIndent(rep, "", "  ")
 	os.WriteFile(filepath.Join(dir, "faults.json"), append(b, '\n'), 0o644)
-	fmt.Printf("%s: %d requests, %d failed, %d wrong, p99 %.3f ms; %s\n", c.fault, res.Requests, res.Breakdown.Errors,
-		wrong, res.Latency.P99, filepath.Join(dir, "faults.json"))
-	if res.Breakdown.Errors > 0 || wrong > 0 {
+	fmt.Println(rep.line(filepath.Join(dir, "faults.json")))
+	if rep.Failed > 0 || rep.Wrong > 0 {
 		return 1
 	}
 	return 0
+}
+
+// count fills in what the clients saw. The reindex drill's new index
+// answers differently by design: its wrong answers are those from the
+// wrong index for their time, which the drill counted.
+func (r *report) count(res *loadtest.Results) {
+	r.Requests, r.Failed, r.P99Ms = res.Requests, res.Breakdown.Errors, res.Latency.P99
+	r.Wrong = res.Breakdown.FP + res.Breakdown.FN
+	if r.ReindexResult != nil {
+		r.Wrong = r.ReindexResult.WrongIndex
+	}
+}
+
+// line is the drill's summary line, naming the report file.
+func (r *report) line(path string) string {
+	return fmt.Sprintf("%s: %d requests, %d failed, %d wrong, p99 %.3f ms; %s", r.Fault, r.Requests, r.Failed, r.Wrong, r.P99Ms, path)
+}
+
+// stopDrill stops api1 with sig (SIGKILL: kill -9; SIGTERM: in-flight
+// requests finish) at -at under the load, restarts it -restart-after
+// later, and counts what it answers afterwards.
+func stopDrill(logger *log.Logger, c config, s *stack.Stack, dir string, load []string, sig syscall.Signal) (*loadtest.Results, *StopResult, error) {
+	verb := "kill -9"
+	if sig == syscall.SIGTERM {
+		verb = "SIGTERM"
+	}
+	var faultErr error
+	var r StopResult
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		time.Sleep(c.at)
+		logger.Printf("%s api1", verb)
+		if faultErr = s.Signal("api1", sig); faultErr != nil {
+			return
+		}
+		for s.Running("api1") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(c.restartAfter)
+		logger.Printf("restarting api1")
+		if faultErr = s.Restart("api1"); faultErr != nil {
+			return
+		}
+		logger.Printf("api1 is ready again")
+		// nginx takes it back after fail_timeout; count what it serves
+		// until the load ends.
+		rest := time.Duration(c.seconds)*time.Second - c.at - c.restartAfter - 3*time.Second
+		before := s.Served("api1")
+		time.Sleep(max(rest, time.Second))
+		r.API1AfterRestart = s.Served("api1") - before
+	})
+	res, err := c.k6.Run(dir, load...)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	if faultErr != nil {
+		return nil, nil, fmt.Errorf("injecting the fault: %w", faultErr)
+	}
+	logger.Printf("api1 answered %.0f requests after it was restarted", r.API1AfterRestart)
+	return res, &r, nil
+}
+
+// slowDrill runs the load alone, then again beside -slow connections
+// that trickle a byte a second, and compares the two p99s.
+func slowDrill(logger *log.Logger, c config, dir string, load []string) (*loadtest.Results, *SlowResult, error) {
+	base, err := c.k6.Run(dir, load...)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger.Printf("alone: %s", base.Line())
+	r := SlowResult{P99AloneMs: base.Latency.P99}
+	stop := make(chan struct{})
+	var open, opened atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < c.slow; i++ {
+		wg.Go(func() { trickle(i, stop, &open, &opened) })
+	}
+	time.Sleep(3 * time.Second)
+	logger.Printf("%d slow connections open", open.Load())
+	res, err := c.k6.Run(dir, load...)
+	r.OpenAtEnd, r.Opened = open.Load(), opened.Load()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.P99WithSlowMs = res.Latency.P99
+	logger.Printf("beside %d slow connections: %s (p99 %.2f× alone)", c.slow, res.Line(), res.Latency.P99/base.Latency.P99)
+	return res, &r, nil
+}
+
+// soakDrill runs the load while it samples every cgroup's budget and
+// every service's RSS each second (rss.csv in the run folder).
+func soakDrill(c config, s *stack.Stack, dir string, load []string) (*loadtest.Results, *SoakResult, error) {
+	cgroups := map[string]*stack.Cgroup{}
+	for _, name := range stack.Services {
+		if cg := s.Cgroup(name); cg != nil {
+			cgroups[name] = cg
+		}
+	}
+	rss := startRSS(cgroups, dir)
+	sampler := loadtest.StartSampling(cgroups, time.Second)
+	res, err := c.k6.Run(dir, load...)
+	r := SoakResult{Budget: sampler.Stop(), RSS: rss.stop()}
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, &r, nil
 }
 
 // trickle holds one slow connection to nginx until stop, reconnecting when
@@ -280,11 +354,11 @@ func trickle(i int, stop chan struct{}, open, opened *atomic.Int64) {
 type rssSampler struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
-	stats map[string]*[4]float64 // first, min, max, last (MiB)
+	stats map[string]*RSS
 }
 
 func startRSS(cgroups map[string]*stack.Cgroup, dir string) *rssSampler {
-	r := &rssSampler{quit: make(chan struct{}), stats: map[string]*[4]float64{}}
+	r := &rssSampler{quit: make(chan struct{}), stats: map[string]*RSS{}}
 	f, _ := os.Create(filepath.Join(dir, "rss.csv"))
 	fmt.Fprintln(f, "second,service,rss_mib")
 	r.wg.Go(func() {
@@ -298,12 +372,7 @@ func startRSS(cgroups map[string]*stack.Cgroup, dir string) *rssSampler {
 					total += rssMiB(pid)
 				}
 				fmt.Fprintf(f, "%d,%s,%.1f\n", sec, name, total)
-				st := r.stats[name]
-				if st == nil {
-					st = &[4]float64{total, total, total, total}
-					r.stats[name] = st
-				}
-				st[1], st[2], st[3] = min(st[1], total), max(st[2], total), total
+				r.add(name, total)
 			}
 			select {
 			case <-r.quit:
@@ -315,23 +384,39 @@ func startRSS(cgroups map[string]*stack.Cgroup, dir string) *rssSampler {
 	return r
 }
 
-func (r *rssSampler) stop() map[string]map[string]float64 {
+// add records one sample of a service's RSS.
+func (r *rssSampler) add(name string, mib float64) {
+	st := r.stats[name]
+	if st == nil {
+		r.stats[name] = &RSS{First: mib, Min: mib, Max: mib, Last: mib}
+		return
+	}
+	st.Min, st.Max, st.Last = min(st.Min, mib), max(st.Max, mib), mib
+}
+
+func (r *rssSampler) stop() map[string]RSS {
 	close(r.quit)
 	r.wg.Wait()
-	out := map[string]map[string]float64{}
+	out := map[string]RSS{}
 	for name, st := range r.stats {
-		out[name] = map[string]float64{"first": st[0], "min": st[1], "max": st[2], "last": st[3]}
+		out[name] = *st
 	}
 	return out
 }
 
-// rssMiB reads VmRSS of a process.
+// rssMiB reads VmRSS of a process, in MiB (0 when it cannot).
 func rssMiB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	return vmRSS(string(b))
+}
+
+// vmRSS returns the VmRSS line of a /proc/PID/status text, in MiB (0 when
+// there is none).
+func vmRSS(status string) float64 {
+	for _, line := range strings.Split(status, "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024

@@ -174,10 +174,31 @@ func writeRefs(path string, set *refs.Set) error {
 	return f.Close()
 }
 
-// runReindex runs the load, refuses the bad artifacts at -at/2, updates
+// ReindexResult is what the reindex drill found.
+type ReindexResult struct {
+	Refused           map[string]string    `json:"refused"` // each bad artifact, and why it was refused
+	FlippedReferences int                  `json:"flipped_references"`
+	PayloadsChanged   string               `json:"payloads_changed"`
+	Timeline          timeline             `json:"timeline"`
+	Steps             []stack.Step         `json:"steps"`
+	Memory            map[string]APIMemory `json:"memory"`
+	// WrongIndex counts the answers from the wrong index for their time:
+	// the new one's before the update, the old one's after it.
+	WrongIndex int `json:"wrong_index"`
+}
+
+// APIMemory is an API cgroup's memory over the run.
+type APIMemory struct {
+	PeakMiB   float64 `json:"peak_mib"`
+	LimitMiB  float64 `json:"limit_mib"`
+	OOMKills  int64   `json:"oom_kills"`
+	LimitHits int64   `json:"limit_hits"`
+}
+
+// reindexDrill runs the load, refuses the bad artifacts at -at/2, updates
 // the index at -at, and reads from k6's samples which index gave each
 // answer when.
-func runReindex(logger *log.Logger, c config, s *stack.Stack, d *drill, dir string, load []string, report map[string]any) (*loadtest.Results, error) {
+func reindexDrill(logger *log.Logger, c config, s *stack.Stack, d *drill, dir string, load []string) (*loadtest.Results, *ReindexResult, error) {
 	samples := filepath.Join(dir, "samples.csv")
 	load = append(load, "K6_OUT=csv="+samples, "K6_CSV_TIME_FORMAT=unix_milli")
 	k6 := c.k6
@@ -188,18 +209,7 @@ func runReindex(logger *log.Logger, c config, s *stack.Stack, d *drill, dir stri
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		time.Sleep(c.at / 2)
-		pids := [2]int{s.Pid("api1"), s.Pid("api2")}
-		for _, bad := range []string{d.corrupt, d.truncated} {
-			_, err := s.Reindex(bad, logger.Printf)
-			if err == nil {
-				rollErr = fmt.Errorf("the bad artifact %s was accepted", bad)
-				return
-			}
-			logger.Printf("refused as it must be: %v", err)
-			refused[filepath.Base(bad)] = err.Error()
-		}
-		if now := [2]int{s.Pid("api1"), s.Pid("api2")}; now != pids || s.Artifact() != c.artifact {
-			rollErr = fmt.Errorf("a refused update changed the instances: pids %v → %v, artifact %s", pids, now, s.Artifact())
+		if rollErr = refuseBad(logger, c, s, d, refused); rollErr != nil {
 			return
 		}
 		time.Sleep(c.at / 2)
@@ -209,36 +219,54 @@ func runReindex(logger *log.Logger, c config, s *stack.Stack, d *drill, dir stri
 	res, err := k6.Run(dir, load...)
 	wg.Wait()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rollErr != nil {
-		return nil, rollErr
+		return nil, nil, rollErr
 	}
 	t, err := readTimeline(samples, roll)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// About 100 MB of samples and 300 MB of artifacts: the figures below
 	// are what they held, and the drill makes them again.
 	for _, f := range []string{samples, d.corrupt, d.truncated, d.next} {
 		os.Remove(f)
 	}
-	report["refused"] = refused
-	report["flipped_references"] = d.flipped
-	report["payloads_changed"] = fmt.Sprintf("%d of %d", d.changed, d.total)
-	report["timeline"] = t
-	report["steps"] = roll.Steps
-	report["memory"] = memory(s)
 	fmt.Printf("reindex: before the update %d answers from the old index, %d from the new; during it %d old, %d new; after it %d old, %d new; "+
 		"both served for %.0f ms (first new answer %.0f ms after api1 was stopped, last old one %.0f ms after it)\n",
 		t.BeforeOld, t.BeforeNew, t.DuringOld, t.DuringNew, t.AfterOld, t.AfterNew, t.BothMs, t.FirstNewMs, t.LastOldMs)
 	if t.BeforeOld == 0 || t.AfterNew == 0 {
-		return nil, fmt.Errorf("the load did not cover the update: %d answers before it, %d after; lengthen -seconds or move -at", t.BeforeOld, t.AfterNew)
+		return nil, nil, fmt.Errorf("the load did not cover the update: %d answers before it, %d after; lengthen -seconds or move -at", t.BeforeOld, t.AfterNew)
 	}
-	// An answer from the new index before the update, or from the old
-	// one after it, is an answer from the wrong index.
-	report["wrong_index"] = t.BeforeNew + t.AfterOld
-	return res, nil
+	return res, &ReindexResult{
+		Refused:           refused,
+		FlippedReferences: d.flipped,
+		PayloadsChanged:   fmt.Sprintf("%d of %d", d.changed, d.total),
+		Timeline:          t,
+		Steps:             roll.Steps,
+		Memory:            memory(s),
+		WrongIndex:        t.BeforeNew + t.AfterOld,
+	}, nil
+}
+
+// refuseBad offers the corrupt and the truncated artifact to the running
+// stack: each must be refused, with the instances and the artifact
+// unchanged. refused records why each was.
+func refuseBad(logger *log.Logger, c config, s *stack.Stack, d *drill, refused map[string]string) error {
+	pids := [2]int{s.Pid("api1"), s.Pid("api2")}
+	for _, bad := range []string{d.corrupt, d.truncated} {
+		_, err := s.Reindex(bad, logger.Printf)
+		if err == nil {
+			return fmt.Errorf("the bad artifact %s was accepted", bad)
+		}
+		logger.Printf("refused as it must be: %v", err)
+		refused[filepath.Base(bad)] = err.Error()
+	}
+	if now := [2]int{s.Pid("api1"), s.Pid("api2")}; now != pids || s.Artifact() != c.artifact {
+		return fmt.Errorf("a refused update changed the instances: pids %v → %v, artifact %s", pids, now, s.Artifact())
+	}
+	return nil
 }
 
 // timeline counts the answers of each index in each phase of the update:
@@ -316,8 +344,8 @@ func readTimeline(path string, roll stack.Roll) (timeline, error) {
 
 // memory reports each API cgroup's peak memory over the run against its
 // limit.
-func memory(s *stack.Stack) map[string]map[string]float64 {
-	out := map[string]map[string]float64{}
+func memory(s *stack.Stack) map[string]APIMemory {
+	out := map[string]APIMemory{}
 	for _, name := range stack.APIs {
 		cg := s.Cgroup(name)
 		if cg == nil {
@@ -327,8 +355,8 @@ func memory(s *stack.Stack) map[string]map[string]float64 {
 		if err != nil {
 			continue
 		}
-		out[name] = map[string]float64{"peak_mib": float64(st.MemoryPeak) / (1 << 20), "limit_mib": float64(st.MemoryLimit) / (1 << 20),
-			"oom_kills": float64(st.OOMKills), "limit_hits": float64(st.MemoryFailures)}
+		out[name] = APIMemory{PeakMiB: float64(st.MemoryPeak) / (1 << 20), LimitMiB: float64(st.MemoryLimit) / (1 << 20),
+			OOMKills: int64(st.OOMKills), LimitHits: int64(st.MemoryFailures)}
 	}
 	return out
 }

@@ -157,7 +157,7 @@ func median(v []float64) float64 {
 
 // run does one run in the run folder name and returns its results and
 // the exit status; deferred clean-up (the stack it started) runs before
-// it returns. own says the stack must be started here.
+// it returns. fresh says the stack must be started here.
 func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Results, int) {
 	dir, err := filepath.Abs(filepath.Join(o.runs, name))
 	if err == nil {
@@ -167,10 +167,36 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 		logger.Print(err)
 		return nil, 1
 	}
+	own, cgroups, err := stackFor(logger, o, fresh)
+	if err != nil {
+		logger.Print(err)
+		return nil, 1
+	}
+	if own != nil {
+		defer func() {
+			if err := own.Stop(); err != nil {
+				logger.Printf("stopping the stack: %v", err)
+			}
+		}()
+	}
+	m, err := measure(logger, o, dir, own, cgroups)
+	if err != nil {
+		logger.Print(err)
+		return nil, 1
+	}
+	record(logger, o, dir, m)
+	if o.strict && !o.floor && !m.res.Clean() {
+		logger.Printf("-strict: the run had failed requests or wrong answers")
+		return m.res, 1
+	}
+	return m.res, 0
+}
 
-	// The stack: the running one, or one of our own.
-	cgroups := map[string]*stack.Cgroup{}
-	var own *stack.Stack
+// stackFor returns the stack to load: the one already answering at
+// o.url (own is nil; its cgroups found by name), or, when there is none
+// or fresh asks for it, one started here, which the caller stops.
+func stackFor(logger *log.Logger, o options, fresh bool) (own *stack.Stack, cgroups map[string]*stack.Cgroup, err error) {
+	cgroups = map[string]*stack.Cgroup{}
 	if !fresh && loadtest.Ready(o.url) {
 		logger.Printf("using the stack already answering at %s", o.url)
 		cgroups = stack.FindCgroups()
@@ -186,19 +212,11 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 		if o.floor {
 			cfg.APIArgs = append(cfg.APIArgs, "-floor")
 		}
-		s, err := stack.Start(cfg)
-		if err != nil {
-			logger.Print(err)
-			return nil, 1
+		if own, err = stack.Start(cfg); err != nil {
+			return nil, nil, err
 		}
-		own = s
-		defer func() {
-			if err := s.Stop(); err != nil {
-				logger.Printf("stopping the stack: %v", err)
-			}
-		}()
 		for _, name := range stack.Services {
-			if cg := s.Cgroup(name); cg != nil {
+			if cg := own.Cgroup(name); cg != nil {
 				cgroups[name] = cg
 			}
 		}
@@ -206,11 +224,28 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 	if len(cgroups) == 0 {
 		logger.Printf("no cgroups found for the stack: budget use will not be reported")
 	}
+	return own, cgroups, nil
+}
 
+// measured is what one k6 run measured: k6's results, each cgroup's
+// budget, the balancer's name, and the APIs' handler time.
+type measured struct {
+	res      *loadtest.Results
+	budget   map[string]loadtest.Usage
+	balancer string
+	handler  handled
+}
+
+// measure runs k6 against the stack while it samples the cgroups (and the
+// system calls, with -syscalls) and draws the run's picture.
+func measure(logger *log.Logger, o options, dir string, own *stack.Stack, cgroups map[string]*stack.Cgroup) (measured, error) {
+	var m measured
 	plain, err := loadtest.Unpack(o.payloads, dir)
 	if err != nil {
-		logger.Print(err)
-		return nil, 1
+		return m, err
+	}
+	if plain != o.payloads {
+		defer os.Remove(plain) // 36 MB the run folder does not need
 	}
 	k := loadtest.K6{Bin: o.k6, Script: o.script, Payloads: plain, URL: o.url}
 	vars := []string{"PEAK=" + o.peak, "SECONDS=" + o.seconds}
@@ -220,9 +255,8 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 	} else {
 		logger.Printf("k6: ramping to %s requests/s over %s s; run folder %s", o.peak, o.seconds, dir)
 	}
-	balancer := ""
 	if cg := cgroups["nginx"]; cg != nil {
-		balancer = cg.Comm()
+		m.balancer = cg.Comm()
 	}
 	sampler, err := loadtest.StartCounting(cgroups, time.Second, dir, o.syscalls)
 	if err != nil {
@@ -232,31 +266,31 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 	defer prom.stop()
 	handler0 := handlerTime(own)
 	started := time.Now()
-	res, err := k.Run(dir, vars...)
+	m.res, err = k.Run(dir, vars...)
 	ended := time.Now()
-	budget := sampler.Stop()
+	m.budget = sampler.Stop()
 	prom.draw(started, ended)
-	handler := handlerTime(own).minus(handler0)
-	if plain != o.payloads {
-		os.Remove(plain) // 36 MB the run folder does not need
-	}
-	if err != nil {
-		logger.Print(err)
-		return nil, 1
-	}
-	if err := loadtest.AddToResults(dir, "budget", budget); err != nil {
+	m.handler = handlerTime(own).minus(handler0)
+	return m, err
+}
+
+// record adds the budget, the cost per request and the handler time to
+// the run's results.json and prints the run's lines.
+func record(logger *log.Logger, o options, dir string, m measured) {
+	res := m.res
+	if err := loadtest.AddToResults(dir, "budget", m.budget); err != nil {
 		logger.Printf("adding the budget to the results: %v", err)
 	}
-	if len(budget) > 0 {
-		res.Cost = loadtest.CostOf(budget, res.Requests, balancer)
+	if len(m.budget) > 0 {
+		res.Cost = loadtest.CostOf(m.budget, res.Requests, m.balancer)
 		if err := loadtest.AddToResults(dir, "cost", res.Cost); err != nil {
 			logger.Printf("adding the cost per request to the results: %v", err)
 		}
 	}
-	if handler.count > 0 {
-		us := handler.seconds * 1e6 / handler.count
+	if m.handler.count > 0 {
+		us := m.handler.seconds * 1e6 / m.handler.count
 		loadtest.AddToResults(dir, "handler_us_per_request", us)
-		logger.Printf("time in the API's handler (parse, search, answer): %.1f µs per request over %.0f requests", us, handler.count)
+		logger.Printf("time in the API's handler (parse, search, answer): %.1f µs per request over %.0f requests", us, m.handler.count)
 	}
 	if o.floor {
 		if err := loadtest.AddToResults(dir, "mode", "floor: fixed answers, not scores"); err != nil {
@@ -264,19 +298,14 @@ func run(logger *log.Logger, o options, name string, fresh bool) (*loadtest.Resu
 		}
 	}
 	for _, name := range stack.Services {
-		if u, ok := budget[name]; ok {
+		if u, ok := m.budget[name]; ok {
 			logger.Print(u.Describe(name))
 		}
 	}
-	if len(budget) > 0 {
+	if len(m.budget) > 0 {
 		fmt.Println(res.Cost.Line())
 	}
 	fmt.Printf("results: %s\nreport:  %s\n%s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html"), res.Line())
-	if o.strict && !o.floor && !res.Clean() {
-		logger.Printf("-strict: the run had failed requests or wrong answers")
-		return res, 1
-	}
-	return res, 0
 }
 
 func envOr(name, def string) string {
@@ -306,13 +335,22 @@ func handlerTime(s *stack.Stack) handled {
 		if err != nil {
 			continue
 		}
-		for _, m := range handlerMetric.FindAllStringSubmatch(text, -1) {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			if m[1] == "sum" {
-				h.seconds += v
-			} else {
-				h.count += v
-			}
+		h = h.plus(parseHandled(text))
+	}
+	return h
+}
+
+func (h handled) plus(o handled) handled { return handled{h.seconds + o.seconds, h.count + o.count} }
+
+// parseHandled reads the handler time and count from an API's metrics.
+func parseHandled(metrics string) handled {
+	var h handled
+	for _, m := range handlerMetric.FindAllStringSubmatch(metrics, -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] == "sum" {
+			h.seconds += v
+		} else {
+			h.count += v
 		}
 	}
 	return h

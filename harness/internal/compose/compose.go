@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,8 @@ import (
 type File struct {
 	Services map[string]Service `yaml:"services"`
 	Networks map[string]struct {
-		Driver string `yaml:"driver"`
+		Driver   string `yaml:"driver"`
+		Internal bool   `yaml:"internal"`
 	} `yaml:"networks"`
 }
 
@@ -35,12 +37,15 @@ type Service struct {
 	Networks    []string `yaml:"networks"`
 	Ports       []string `yaml:"ports"`
 	CapAdd      []string `yaml:"cap_add"`
+	CapDrop     []string `yaml:"cap_drop"`
 	SecurityOpt []string `yaml:"security_opt"`
+	PidsLimit   int      `yaml:"pids_limit"`
 	Deploy      struct {
 		Resources struct {
 			Limits struct {
 				CPUs   string `yaml:"cpus"`
 				Memory string `yaml:"memory"`
+				Pids   int    `yaml:"pids"`
 			} `yaml:"limits"`
 		} `yaml:"resources"`
 	} `yaml:"deploy"`
@@ -128,9 +133,8 @@ var Budget = Limits{CPUs: 1, Memory: 350 << 20}
 // balancer (nginx, or lb: cmd/lb, the fd-passing balancer), publishing
 // port 9999 and two API instances
 // (api1, api2); limits on every service summing to at most Budget; bridge
-// networking only, nothing privileged, no added capabilities, no seccomp
-// or apparmor override; API containers non-root with read-only root file
-// systems; no-new-privileges everywhere; every image pinned to a version
+// networking only, nothing privileged, no seccomp or apparmor override;
+// every service hardened (Hardening); every image pinned to a version
 // tag, with an explicit pull_policy; every service restarted by the
 // engine when it dies (restart: unless-stopped or always).
 func (f *File) Check() []error {
@@ -174,29 +178,12 @@ func (f *File) Check() []error {
 		if s.Restart != "unless-stopped" && s.Restart != "always" {
 			bad("service %s has restart %q; set restart: unless-stopped, so that a crashed container comes back", name, s.Restart)
 		}
-		if len(s.CapAdd) > 0 {
-			bad("service %s adds capabilities %v", name, s.CapAdd)
-		}
-		nnp := false
 		for _, o := range s.SecurityOpt {
-			switch {
-			case strings.HasPrefix(o, "seccomp"), strings.HasPrefix(o, "apparmor"):
+			if strings.HasPrefix(o, "seccomp") || strings.HasPrefix(o, "apparmor") {
 				bad("service %s overrides %q; the contest's final rejected such files", name, o)
-			case o == "no-new-privileges:true" || o == "no-new-privileges":
-				nnp = true
 			}
 		}
-		if !nnp {
-			bad("service %s lacks security_opt no-new-privileges:true", name)
-		}
-		if strings.HasPrefix(name, "api") || name == "lb" {
-			if s.User == "" || s.User == "0" || s.User == "root" || strings.HasPrefix(s.User, "0:") {
-				bad("service %s runs as root (user %q)", name, s.User)
-			}
-			if !s.ReadOnly {
-				bad("service %s has a writable root file system; set read_only: true", name)
-			}
-		}
+		errs = append(errs, f.Hardening(name)...)
 	}
 	if sum.CPUs > Budget.CPUs+1e-9 {
 		bad("limits sum to %.2f CPUs; the budget is %.2f", sum.CPUs, Budget.CPUs)
@@ -216,6 +203,49 @@ func (f *File) Check() []error {
 	for name, n := range f.Networks {
 		if n.Driver != "" && n.Driver != "bridge" {
 			bad("network %s uses driver %q; the contest allows bridge only", name, n.Driver)
+		}
+	}
+	return errs
+}
+
+// Hardening returns every hardening rule service name breaks: it drops
+// all capabilities and adds none back, keeps no-new-privileges, runs as
+// a user other than root on a read-only root file system, has a limit
+// on its processes and threads, and, when it is an API, sits only on
+// internal networks (no route out) and publishes no port.
+func (f *File) Hardening(name string) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s := f.Services[name]
+	if !slices.ContainsFunc(s.CapDrop, func(c string) bool { return strings.EqualFold(c, "ALL") }) {
+		bad("service %s does not drop all capabilities; set cap_drop: [ALL]", name)
+	}
+	if len(s.CapAdd) > 0 {
+		bad("service %s adds capabilities %v; none of the services needs one", name, s.CapAdd)
+	}
+	if !slices.ContainsFunc(s.SecurityOpt, func(o string) bool { return o == "no-new-privileges:true" || o == "no-new-privileges" }) {
+		bad("service %s lacks security_opt no-new-privileges:true", name)
+	}
+	if s.User == "" || s.User == "0" || s.User == "root" || strings.HasPrefix(s.User, "0:") || strings.HasPrefix(s.User, "root:") {
+		bad("service %s runs as root (user %q); set an unprivileged user", name, s.User)
+	}
+	if !s.ReadOnly {
+		bad("service %s has a writable root file system; set read_only: true (and a tmpfs where it must write)", name)
+	}
+	if s.PidsLimit <= 0 && s.Deploy.Resources.Limits.Pids <= 0 {
+		bad("service %s has no limit on its processes; set deploy.resources.limits.pids", name)
+	}
+	if strings.HasPrefix(name, "api") {
+		if len(s.Networks) == 0 {
+			bad("service %s is on the default network, which has a route out; put it on an internal network", name)
+		}
+		for _, n := range s.Networks {
+			if !f.Networks[n].Internal {
+				bad("service %s is on network %s, which is not internal (a route out); set internal: true on it", name, n)
+			}
+		}
+		if len(s.Ports) > 0 {
+			bad("service %s publishes ports %v; only the load balancer publishes 9999", name, s.Ports)
 		}
 	}
 	return errs

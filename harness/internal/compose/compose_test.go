@@ -16,11 +16,21 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"over the CPU budget", `cpus: "0.3"`, `cpus: "0.4"`, "CPUs; the budget"},
 		{"over the memory budget", "memory: 30MB", "memory: 40MB", "MiB; the budget"},
 		{"privileged", "read_only: true", "read_only: true\n    privileged: true", "privileged"},
-		{"host network", "networks:\n      - backend\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "network_mode: host\n    security_opt:\n      - no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "network_mode"},
-		{"seccomp override", "- no-new-privileges:true\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "- no-new-privileges:true\n      - seccomp=unconfined\n    deploy:\n      resources:\n        limits:\n          cpus: \"0.3\"", "seccomp"},
-		{"root API", `user: "65534:65534"`, `user: "0:0"`, "runs as root"},
-		{"writable API", "read_only: true", "read_only: false", "read_only"},
-		{"added capability", "read_only: true", "read_only: true\n    cap_add: [NET_ADMIN]", "capabilities"},
+		{"host network", "    networks:\n      - public\n", "    network_mode: host\n", "network_mode"},
+		{"seccomp override", "      - no-new-privileges:true\n", "      - no-new-privileges:true\n      - seccomp=unconfined\n", "seccomp"},
+		{"root API", `user: "65534:65534"`, `user: "0:0"`, "api1 runs as root"},
+		{"API with no user", "    user: \"65534:65534\"\n", "", "api1 runs as root"},
+		{"root nginx", `user: "101:101"`, `user: "root"`, "nginx runs as root"},
+		{"writable nginx", "read_only: true", "read_only: false", "nginx has a writable root"},
+		{"writable API", "    read_only: true\n    volumes:\n      - sockets", "    read_only: false\n    volumes:\n      - sockets", "api1 has a writable root"},
+		{"added capability", "cap_drop: [ALL]", "cap_drop: [ALL]\n    cap_add: [NET_ADMIN]", "adds capabilities"},
+		{"nginx keeps its capabilities", "    cap_drop: [ALL]\n", "", "nginx does not drop all capabilities"},
+		{"an API keeps some", "      - operator\n    # The API needs no capability: it maps its artifact, listens on a\n    # Unix socket in a folder its user owns, and starts no process.\n    cap_drop: [ALL]", "      - operator\n    cap_drop: [NET_RAW]", "api1 does not drop all capabilities"},
+		{"no-new-privileges off", "      - no-new-privileges:true\n", "      - no-new-privileges:false\n", "no-new-privileges"},
+		{"no process limit", "          pids: 16\n", "", "nginx has no limit on its processes"},
+		{"APIs on a network with a route out", "    internal: true\n", "", "not internal"},
+		{"an API on the default network", "    networks:\n      - operator\n", "", "api1 is on the default network"},
+		{"an API publishing a port", "    networks:\n      - operator\n", "    ports:\n      - \"9101:9101\"\n    networks:\n      - operator\n", "api1 publishes ports"},
 		{"no port 9999", `"9999:9999"`, `"8080:9999"`, "port 9999"},
 		{"no limits", "memory: 30MB", "", "limits"},
 		{"overlay network", "driver: bridge", "driver: overlay", "bridge only"},
@@ -28,9 +38,9 @@ func TestCheckCatchesEveryRule(t *testing.T) {
 		{"untagged image", "image: fraudknn-api:0.1.0", "image: fraudknn-api", "pin a version tag"},
 		{"digest without a tag", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api@sha256:" + strings.Repeat("ab", 32), "pin a version tag"},
 		{"malformed digest", "image: fraudknn-api:0.1.0", "image: registry.example/me/fraudknn-api:0.1.0@sha256:abc", "a digest is"},
-		{"no pull_policy", "    pull_policy: missing\n    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "pull_policy"},
-		{"no restart policy", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    volumes:\n      - ./nginx", "restart"},
-		{"restart only on failure", "    restart: unless-stopped\n    volumes:\n      - ./nginx", "    restart: on-failure\n    volumes:\n      - ./nginx", "restart"},
+		{"no pull_policy", "    pull_policy: missing\n    restart: unless-stopped\n", "    restart: unless-stopped\n", "pull_policy"},
+		{"no restart policy", "    restart: unless-stopped\n", "", "restart"},
+		{"restart only on failure", "    restart: unless-stopped\n", "    restart: on-failure\n", "restart"},
 	}
 	for _, c := range cases {
 		text := strings.Replace(string(good), c.from, c.to, 1)
@@ -95,7 +105,7 @@ func TestCheckSocketsCatchesEveryMismatch(t *testing.T) {
 		{"API on TCP", "docker-compose.yml", "unix:/sockets/api1.sock", "0.0.0.0:8080", "", "", "Unix socket"},
 		{"nginx at a socket no API creates", "docker-compose.yml", "", "", "unix:/sockets/api2.sock", "unix:/sockets/api3.sock", "no API creates"},
 		{"fdpass: socket volume missing from api2", "docker-compose.fdpass.yml", "  api2:\n    <<: *api\n", "  api2:\n    <<: *api\n    volumes: []\n", "", "", "socket volume is missing from api2"},
-		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/lb.sock"`, `"-control", "/sockets/lb2.sock"`, "", "", "no balancer creates"},
+		{"fdpass: APIs register where lb does not listen", "docker-compose.fdpass.yml", `"-control", "/sockets/control/lb.sock"`, `"-control", "/sockets/control/lb2.sock"`, "", "", "no balancer creates"},
 	}
 	for _, c := range cases {
 		path, err := WriteVariant("../../../"+c.file, t.TempDir(), Edit{c.from, c.to}, Edit{c.confFrom, c.confTo})

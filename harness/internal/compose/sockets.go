@@ -78,15 +78,17 @@ func (f *File) ControlSocket() string {
 }
 
 // VolumeAt returns the named volume service name mounts at the folder
-// that holds socket p, or "" when none does.
+// that holds socket p, or at a folder above it (the deepest such mount),
+// or "" when none does.
 func (f *File) VolumeAt(name, p string) string {
-	dir := path.Dir(p)
+	dir, best, depth := path.Dir(p), "", -1
 	for _, v := range f.Services[name].Volumes {
-		if v.named() && path.Clean(v.Target) == dir {
-			return v.Source
+		t := path.Clean(v.Target)
+		if v.named() && (t == dir || strings.HasPrefix(dir, t+"/")) && len(t) > depth {
+			best, depth = v.Source, len(t)
 		}
 	}
-	return ""
+	return best
 }
 
 // NginxConf returns the host path of the nginx configuration the nginx

@@ -12,8 +12,9 @@ type Edit struct{ From, To string }
 
 // WriteVariant writes into dir a copy of the compose file at path, and of
 // the nginx configuration beside it (nginx/nginx.conf), each with one
-// edit, and returns the copy's path: a broken deployment for the tests of
-// the checks. An edit that does not apply is an error.
+// edit, and the .env beside it (the artifact's pin) as it is, and returns
+// the copy's path: a broken deployment for the tests of the checks. An
+// edit that does not apply is an error.
 func WriteVariant(path, dir string, composeEdit, confEdit Edit) (string, error) {
 	out := filepath.Join(dir, filepath.Base(path))
 	for _, e := range []struct {
@@ -37,6 +38,11 @@ func WriteVariant(path, dir string, composeEdit, confEdit Edit) (string, error) 
 			return "", err
 		}
 		if err := os.WriteFile(e.dst, []byte(text), 0o644); err != nil {
+			return "", err
+		}
+	}
+	if env, err := os.ReadFile(filepath.Join(filepath.Dir(path), ".env")); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, ".env"), env, 0o644); err != nil {
 			return "", err
 		}
 	}

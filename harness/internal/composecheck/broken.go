@@ -22,6 +22,14 @@ type Broken struct {
 // BrokenVariants returns the ways the check must refuse a deployment,
 // for the compose file with balancer b (nginx or lb).
 func BrokenVariants(b string) []Broken {
+	// The hardening, broken where the check reads it back: the balancer
+	// keeping its capabilities, the APIs on a network with a route out.
+	keepsCaps := Broken{Name: "the " + b + " keeping its capabilities (no cap_drop)",
+		Compose: compose.Edit{From: "    cap_drop: [ALL]\n", To: ""},
+		Static:  b + " does not drop all capabilities", Engine: b + " does not drop all capabilities"}
+	routeOut := Broken{Name: "the APIs on a network with a route out (not internal)",
+		Compose: compose.Edit{From: "    internal: true\n", To: ""},
+		Static:  "api1 is on network operator, which is not internal", Engine: "which is not internal: it has a route out"}
 	noVolume := Broken{Name: "the socket volume missing from api2",
 		Compose: compose.Edit{From: "  api2:\n    <<: *api\n", To: "  api2:\n    <<: *api\n    volumes: []\n"},
 		Static:  "socket volume is missing from api2", Engine: "the socket volume is missing from api2"}
@@ -31,8 +39,12 @@ func BrokenVariants(b string) []Broken {
 				Static: "the budget is", Engine: "the limits the engine applies sum to"},
 			noVolume,
 			{Name: "lb's control socket renamed (the APIs register at a socket nobody creates)",
-				Compose: compose.Edit{From: `"-control", "/sockets/lb.sock"`, To: `"-control", "/sockets/lb2.sock"`},
+				Compose: compose.Edit{From: `"-control", "/sockets/control/lb.sock"`, To: `"-control", "/sockets/control/lb2.sock"`},
 				Static:  "no balancer creates", Engine: "the balancer created no such socket"},
+			keepsCaps,
+			routeOut,
+			{Name: "the APIs without a process limit", Compose: compose.Edit{From: "          pids: 64\n", To: ""},
+				Static: "api1 has no limit on its processes", Engine: "api1 has no process limit"},
 		}
 	}
 	return []Broken{
@@ -42,6 +54,10 @@ func BrokenVariants(b string) []Broken {
 		{Name: "nginx pointing at a socket no API creates (api3.sock)",
 			Conf:   compose.Edit{From: "unix:/sockets/api2.sock", To: "unix:/sockets/api3.sock"},
 			Static: "no API creates", Engine: "no API creates that socket"},
+		keepsCaps,
+		routeOut,
+		{Name: "nginx as root", Compose: compose.Edit{From: `user: "101:101"`, To: `user: "0:0"`},
+			Static: "nginx runs as root", Engine: "nginx runs as root"},
 	}
 }
 

@@ -58,6 +58,9 @@ type Report struct {
 	KillWrong     int
 	BackAfter     time.Duration
 	Restart       string
+	Hardening     []Hardening // per service, as read back
+	Firewall      string      // whether the engine enforces internal networks
+	Digest        string      // the artifact's SHA-256 the APIs serve, as .env pins it
 	killRate      int
 }
 
@@ -86,6 +89,9 @@ func (r *Report) Line(file string) string {
 	if r.Balancer == "lb" {
 		s += fmt.Sprintf(" (behind lb the requests on the dead instance's connections fail: up to %d allowed)", k6MaxVUs)
 	}
+	if r.Digest != "" {
+		s += fmt.Sprintf("; /metrics and explain 404 through 9999, served on the internal network; artifact %.12s… as .env pins", r.Digest)
+	}
 	if r.StandIn != "" {
 		s += "; nginx: " + r.StandIn
 	}
@@ -95,9 +101,11 @@ func (r *Report) Line(file string) string {
 // check is one run of Run.
 type check struct {
 	Config
-	p      Project
-	f      *compose.File
-	report *Report
+	p           Project
+	f           *compose.File
+	report      *Report
+	readyWithin time.Duration // how long port 9999 may take to answer /ready (0: 90 s)
+	payloads    int           // how many payloads the emulated run replays
 }
 
 // Run checks cfg.File and leaves nothing running, whatever happens.
@@ -137,9 +145,11 @@ func (c *check) run() error {
 	}{
 		{"start-up on a brand-new volume, the balancer before the APIs' sockets exist, then api2, then api1", c.balancerFirst},
 		{"start-up in compose's order on a brand-new volume", c.composeOrder},
+		{"the hardening of every running service, read back", func() error { return c.hardening(true) }},
 		{"limits as the engine applies them", c.limits},
 		{"the sockets where the balancer looks for them", c.sockets},
 		{"every shared payload through port 9999", c.replayAll},
+		{"the operator routes: 404 through port 9999, served on the internal network", c.operatorRoutes},
 		{"the k6 lane", c.lane},
 		{"api1 killed under load", c.kill},
 		{"each API restarted while the balancer runs, then serving alone", c.restarts},
@@ -157,7 +167,8 @@ func (c *check) apis() []string { return []string{"api1", "api2"} }
 
 // balancerFirst starts the balancer alone on a volume that does not exist
 // yet, checks it keeps running without any API socket, then starts api2
-// and api1 and waits for port 9999; then takes it all down.
+// and api1, judges every service's hardening as the engine was told it,
+// and waits for port 9999; then takes it all down.
 func (c *check) balancerFirst() error {
 	vol := c.p.Name + "_" + c.volume()
 	if _, err := Docker("volume", "inspect", vol); err == nil {
@@ -175,6 +186,11 @@ func (c *check) balancerFirst() error {
 		if _, err := c.p.Compose("up", "-d", "--no-deps", api); err != nil {
 			return err
 		}
+	}
+	// Read before anything depends on it working: a service that is not
+	// confined is refused for that, not for what follows from it.
+	if err := c.hardening(false); err != nil {
+		return err
 	}
 	if err := c.sockets(); err != nil {
 		return err
@@ -219,10 +235,62 @@ func (c *check) standIn() error {
 	return nil
 }
 
+// hardening reads every service's confinement back (hardening.go) and
+// fails naming each shortfall. Strict, every service must be running and
+// its processes are read; otherwise (at start-up, before anything depends
+// on the services working) a service that is not running is judged by
+// what the engine was told, and why it does not run is left to the steps
+// that need it.
+func (c *check) hardening(strict bool) error {
+	var read []Hardening
+	var bad []string
+	firewall := engineFirewall()
+	for _, name := range c.services() {
+		h, err := c.p.readHardening(name, strict)
+		if err != nil {
+			return err
+		}
+		read = append(read, h)
+		c.Log.Printf("%s: %s", c.File, h.Line(c.p.Name, firewall))
+		bad = append(bad, h.Problems(name == c.report.Balancer)...)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("hardening missing: %s", strings.Join(bad, "; "))
+	}
+	if strict {
+		c.report.Hardening, c.report.Firewall = read, firewall
+	}
+	return nil
+}
+
+// services returns the file's services, the balancer first.
+func (c *check) services() []string {
+	names := []string{c.report.Balancer, "api1", "api2"}
+	for name := range c.f.Services {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// HardeningLines are the per-service lines of what was read back.
+func (r *Report) HardeningLines(file, project string) []string {
+	var out []string
+	for _, h := range r.Hardening {
+		out = append(out, fmt.Sprintf("compose-check %s hardening %s", file, h.Line(project, r.Firewall)))
+	}
+	return out
+}
+
 // waitReady waits for /ready on port 9999; on time-out it says what each
 // service logged last.
 func (c *check) waitReady() error {
-	deadline := time.Now().Add(90 * time.Second)
+	within := c.readyWithin
+	if within == 0 {
+		within = 90 * time.Second
+	}
+	deadline := time.Now().Add(within)
 	for !loadtest.Ready(URL) {
 		if time.Now().After(deadline) {
 			var logs []string
@@ -230,7 +298,7 @@ func (c *check) waitReady() error {
 				logs = append(logs, name+": "+c.p.LastLog(name, 3))
 			}
 			slices.Sort(logs)
-			return fmt.Errorf("port 9999 does not answer /ready after 90 s; the services logged: %s", strings.Join(logs, "; "))
+			return fmt.Errorf("port 9999 does not answer /ready after %v; the services logged: %s", within, strings.Join(logs, "; "))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -242,13 +310,7 @@ func (c *check) waitReady() error {
 func (c *check) limits() error {
 	c.report.Limits = nil
 	var sum compose.Limits
-	names := []string{c.report.Balancer, "api1", "api2"}
-	for name := range c.f.Services {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	for _, name := range names {
+	for _, name := range c.services() {
 		ct, err := c.p.Service(name)
 		if err != nil {
 			return err
@@ -303,7 +365,6 @@ func (c *check) sockets() error {
 		}
 		present = append(present, sock)
 	}
-	src, _, _ := b.MountAt(path.Dir(c.f.APISocket("api1")))
 	switch c.report.Balancer {
 	case "nginx":
 		conf, err := os.ReadFile(c.f.NginxConf(c.File))
@@ -318,7 +379,11 @@ func (c *check) sockets() error {
 	case "lb":
 		for _, api := range c.apis() {
 			reg := fdpassOf(c.f, api)
-			st, err := os.Lstat(filepath.Join(src, path.Base(reg)))
+			host, ok := b.HostPath(reg)
+			if !ok {
+				return fmt.Errorf("%s registers at %s (-fdpass), in no volume the balancer mounts", api, reg)
+			}
+			st, err := os.Lstat(host)
 			if err != nil || st.Mode()&os.ModeSocket == 0 {
 				return fmt.Errorf("%s registers at %s (-fdpass), but the balancer created no such socket (it listens at %s, -control)", api, reg, c.f.ControlSocket())
 			}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,14 +19,19 @@ import (
 // Project is one compose file run as one compose project by the docker
 // CLI (with the Compose plugin).
 type Project struct {
-	Name string // the compose project: containers, volume and network carry it
-	File string // the compose file
+	Name     string // the compose project: containers, volume and network carry it
+	File     string // the compose file
+	Override string // a second file over it, or ""
 }
 
-// Compose runs `docker compose -p Name -f File args...` and returns its
-// output; an error carries the output's last lines.
+// Compose runs `docker compose -p Name -f File [-f Override] args...` and
+// returns its output; an error carries the output's last lines.
 func (p Project) Compose(args ...string) (string, error) {
-	return Docker(append([]string{"compose", "-p", p.Name, "-f", p.File}, args...)...)
+	files := []string{"compose", "-p", p.Name, "-f", p.File}
+	if p.Override != "" {
+		files = append(files, "-f", p.Override)
+	}
+	return Docker(append(files, args...)...)
 }
 
 // Docker runs the docker CLI and returns its combined output.
@@ -51,6 +58,7 @@ func lastLines(s string, n int) string {
 type Container struct {
 	ID    string `json:"Id"`
 	Name  string
+	Image string // the image's ID
 	State struct {
 		Status     string
 		Running    bool
@@ -60,18 +68,29 @@ type Container struct {
 	}
 	RestartCount int
 	HostConfig   struct {
-		NanoCpus      int64
-		CpuQuota      int64
-		CpuPeriod     int64
-		Memory        int64
-		RestartPolicy struct{ Name string }
+		NanoCpus       int64
+		CpuQuota       int64
+		CpuPeriod      int64
+		Memory         int64
+		PidsLimit      *int64
+		ReadonlyRootfs bool
+		CapAdd         []string
+		CapDrop        []string
+		SecurityOpt    []string
+		Privileged     bool
+		PortBindings   map[string][]struct{ HostIP, HostPort string }
+		RestartPolicy  struct{ Name string }
 	}
 	Mounts []struct {
 		Type, Name, Source, Destination string
 	}
 	Config struct {
 		Image  string
+		User   string
 		Labels map[string]string
+	}
+	NetworkSettings struct {
+		Networks map[string]struct{ NetworkID, IPAddress, Gateway string }
 	}
 }
 
@@ -95,6 +114,19 @@ func (c *Container) MountAt(dir string) (source, name string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// HostPath returns where path p inside the container is on the host,
+// through the deepest mount that holds it.
+func (c *Container) HostPath(p string) (string, bool) {
+	best, depth := "", -1
+	for _, m := range c.Mounts {
+		d := path.Clean(m.Destination)
+		if rest, ok := strings.CutPrefix(p, d+"/"); ok && len(d) > depth {
+			best, depth = filepath.Join(m.Source, rest), len(d)
+		}
+	}
+	return best, depth >= 0
 }
 
 // Service returns the container of a service of the project (started or

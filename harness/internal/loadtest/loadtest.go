@@ -79,13 +79,21 @@ func (k *K6) Run(dir string, vars ...string) (*Results, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("k6: %v; see %s", err, logf.Name())
 	}
-	b, err := os.ReadFile(results)
-	if err != nil {
+	if _, err := os.Stat(results); err != nil {
 		return nil, fmt.Errorf("k6 wrote no results: %v; see %s", err, logf.Name())
+	}
+	return ReadResults(results)
+}
+
+// ReadResults reads a results.json that k6/score.js wrote.
+func ReadResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	var r Results
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", results, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return &r, nil
 }

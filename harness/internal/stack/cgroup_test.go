@@ -126,3 +126,40 @@ func TestSwitchesSumsThreads(t *testing.T) {
 		t.Errorf("Comm = %q; want nginx", c)
 	}
 }
+
+// TestStatsReadsTheCounters: the figures the budget reports come from the
+// cgroup v1 files, in their units (nanoseconds, bytes, key-value lines).
+func TestStatsReadsTheCounters(t *testing.T) {
+	root := fakeRoot(t)
+	cg, err := NewCgroup("fraudknn-test", "api1", compose.Limits{CPUs: 0.35, Memory: 160 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(ctl, file, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, ctl, "fraudknn-test", "api1", file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cpuacct", "cpuacct.usage", "2500000000\n")
+	write("cpuacct", "cpuacct.usage_user", "1500000000\n")
+	write("cpuacct", "cpuacct.usage_sys", "1000000000\n")
+	write("memory", "memory.max_usage_in_bytes", "115343360\n")
+	write("memory", "memory.usage_in_bytes", "110100480\n")
+	write("memory", "memory.failcnt", "0\n")
+	write("cpu", "cpu.stat", "nr_periods 600\nnr_throttled 3\nthrottled_time 45000000\n")
+	write("memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+	st, err := cg.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{CPUSeconds: 2.5, UserSeconds: 1.5, SystemSeconds: 1, MemoryPeak: 115343360, MemoryNow: 110100480,
+		MemoryLimit: 160 << 20, QuotaCPUs: 0.35, Periods: 600, Throttled: 3, ThrottledSecs: 0.045, OOMKills: 1}
+	if st != want {
+		t.Errorf("stats\n got %+v\nwant %+v", st, want)
+	}
+	write("cpuacct", "cpuacct.usage", "lots\n")
+	if _, err := cg.Stats(); err == nil || !strings.Contains(err.Error(), "cpuacct.usage") {
+		t.Errorf("an unreadable counter: %v; want an error naming the file", err)
+	}
+}

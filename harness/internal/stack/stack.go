@@ -109,39 +109,9 @@ func Start(cfg Config) (*Stack, error) {
 	if cfg.Log == nil {
 		cfg.Log = log.New(os.Stderr, "stack: ", log.LstdFlags)
 	}
-	file, err := compose.Load(cfg.Compose)
+	limits, nginx, err := prepare(cfg)
 	if err != nil {
 		return nil, err
-	}
-	limits := map[string]compose.Limits{}
-	for _, name := range Services {
-		service := name
-		if name == "nginx" {
-			// The balancer's slot: nginx, or lb in a compose file for
-			// the fd-passing balancer.
-			service = file.Balancer()
-		}
-		if limits[name], err = file.Limits(service); err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.Compose, err)
-		}
-	}
-	for _, f := range []string{cfg.API, cfg.Artifact, cfg.NginxConf} {
-		if _, err := os.Stat(f); err != nil {
-			return nil, err
-		}
-	}
-	switch cfg.Balancer {
-	case "", "nginx":
-	case "fdpass":
-		if _, err := os.Stat(cfg.LB); err != nil {
-			return nil, fmt.Errorf("the fdpass balancer: %w (make build writes bin/lb)", err)
-		}
-	default:
-		return nil, fmt.Errorf("unknown balancer %q: nginx or fdpass", cfg.Balancer)
-	}
-	nginx, err := exec.LookPath(cfg.Nginx)
-	if err != nil && cfg.Balancer != "fdpass" {
-		return nil, fmt.Errorf("nginx not found (%v): install Debian's package with `apt-get install -y nginx`", err)
 	}
 	runID := time.Now().Format("20060102-150405")
 	dir, err := filepath.Abs(filepath.Join(cfg.RunsDir, runID))
@@ -155,60 +125,119 @@ func Start(cfg Config) (*Stack, error) {
 	}
 	s := &Stack{Dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Port), cfg: cfg, procs: map[string]*proc{}, exits: make(chan Exit, 8), cgroupID: "fraudknn-" + runID, limits: limits}
 	cfg.Log.Printf("run folder %s", dir)
-
-	RemoveStale()
-	cgroups := map[string]*Cgroup{}
-	for _, name := range Services {
-		cg, err := NewCgroup(s.cgroupID, name, limits[name])
-		if err != nil {
-			cfg.Log.Printf("cannot apply the limits through cgroups (%v): running %s UNLIMITED", err, name)
-			continue
-		}
-		cgroups[name] = cg
-		cfg.Log.Printf("%s: cgroup %s/%s: %.2f CPU, %d MiB", name, s.cgroupID, name, limits[name].CPUs, limits[name].Memory>>20)
+	cgroups := s.makeCgroups()
+	if err := s.startAPIs(cgroups); err != nil {
+		s.Stop()
+		return nil, err
 	}
-
-	for _, name := range APIs {
-		if err := s.start(name, cgroups[name], cfg.API, s.apiArgs(name)...); err != nil {
-			s.Stop()
-			return nil, err
-		}
-	}
-	for _, name := range APIs {
-		if err := s.waitReady(name, unixClient(s.socket(name)), "http://api/ready", 2*time.Minute); err != nil {
-			s.Stop()
-			return nil, err
-		}
-	}
-
 	if cfg.Balancer == "fdpass" {
-		// The nginx service's slot: its name, cgroup and limits.
-		// Only the APIs, which run as this process's uid, may register,
-		// two at most; lb makes the socket's folder, mode 0700.
-		if err := s.startBalancer(cgroups["nginx"], cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", cfg.Port), "-control", s.lbSocket(),
-			"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", cmp.Or(cfg.LBOperator, LBOperator)); err != nil {
-			s.Stop()
-			return nil, err
-		}
-		return s, nil
+		err = s.startLB(cgroups["nginx"])
+	} else {
+		err = s.startNginx(cgroups["nginx"], nginx)
 	}
-	conf, err := os.ReadFile(cfg.NginxConf)
 	if err != nil {
 		s.Stop()
 		return nil, err
 	}
-	text := strings.NewReplacer("/sockets/", filepath.Join(dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(dir, "nginx")+"/",
-		"listen 9999 ", fmt.Sprintf("listen %d ", cfg.Port)).Replace(string(conf))
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	if err := s.startBalancer(cgroups["nginx"], nginx, "-c", confPath, "-p", dir, "-g", "daemon off;"); err != nil {
-		s.Stop()
-		return nil, err
-	}
 	return s, nil
+}
+
+// prepare checks everything Start needs before it starts anything: the
+// compose file's limits for every service, the files named, the
+// balancer; it returns the limits and nginx's path.
+func prepare(cfg Config) (limits map[string]compose.Limits, nginx string, err error) {
+	file, err := compose.Load(cfg.Compose)
+	if err != nil {
+		return nil, "", err
+	}
+	limits = map[string]compose.Limits{}
+	for _, name := range Services {
+		service := name
+		if name == "nginx" {
+			// The balancer's slot: nginx, or lb in a compose file for
+			// the fd-passing balancer.
+			service = file.Balancer()
+		}
+		if limits[name], err = file.Limits(service); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", cfg.Compose, err)
+		}
+	}
+	for _, f := range []string{cfg.API, cfg.Artifact, cfg.NginxConf} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, "", err
+		}
+	}
+	switch cfg.Balancer {
+	case "", "nginx":
+	case "fdpass":
+		if _, err := os.Stat(cfg.LB); err != nil {
+			return nil, "", fmt.Errorf("the fdpass balancer: %w (make build writes bin/lb)", err)
+		}
+	default:
+		return nil, "", fmt.Errorf("unknown balancer %q: nginx or fdpass", cfg.Balancer)
+	}
+	nginx, err = exec.LookPath(cfg.Nginx)
+	if err != nil && cfg.Balancer != "fdpass" {
+		return nil, "", fmt.Errorf("nginx not found (%v): install Debian's package with `apt-get install -y nginx`", err)
+	}
+	return limits, nginx, nil
+}
+
+// makeCgroups makes a cgroup with its compose limits for every service,
+// after removing those of earlier runs. A service whose cgroup cannot be
+// made runs without limits, and the log says so.
+func (s *Stack) makeCgroups() map[string]*Cgroup {
+	RemoveStale()
+	cgroups := map[string]*Cgroup{}
+	for _, name := range Services {
+		cg, err := NewCgroup(s.cgroupID, name, s.limits[name])
+		if err != nil {
+			s.cfg.Log.Printf("cannot apply the limits through cgroups (%v): running %s UNLIMITED", err, name)
+			continue
+		}
+		cgroups[name] = cg
+		s.cfg.Log.Printf("%s: cgroup %s/%s: %.2f CPU, %d MiB", name, s.cgroupID, name, s.limits[name].CPUs, s.limits[name].Memory>>20)
+	}
+	return cgroups
+}
+
+// startAPIs starts every API instance, then waits until each is ready.
+func (s *Stack) startAPIs(cgroups map[string]*Cgroup) error {
+	for _, name := range APIs {
+		if err := s.start(name, cgroups[name], s.cfg.API, s.apiArgs(name)...); err != nil {
+			return err
+		}
+	}
+	for _, name := range APIs {
+		if err := s.waitReady(name, unixClient(s.socket(name)), "http://api/ready", 2*time.Minute); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startLB starts cmd/lb in the balancer's slot (its name, cgroup and
+// limits). Only the APIs, which run as this process's uid, may register,
+// two at most; lb makes the socket's folder, mode 0700.
+func (s *Stack) startLB(cg *Cgroup) error {
+	return s.startBalancer(cg, s.cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", s.cfg.Port), "-control", s.lbSocket(),
+		"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", cmp.Or(s.cfg.LBOperator, LBOperator))
+}
+
+// startNginx starts nginx with the deployment's nginx.conf, its paths
+// moved into the run folder.
+func (s *Stack) startNginx(cg *Cgroup, nginx string) error {
+	conf, err := os.ReadFile(s.cfg.NginxConf)
+	if err != nil {
+		return err
+	}
+	text := strings.NewReplacer("/sockets/", filepath.Join(s.Dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(s.Dir, "nginx")+"/",
+		"listen 9999 ", fmt.Sprintf("listen %d ", s.cfg.Port)).Replace(string(conf))
+	confPath := filepath.Join(s.Dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
+		return err
+	}
+	return s.startBalancer(cg, nginx, "-c", confPath, "-p", s.Dir, "-g", "daemon off;")
 }
 
 // startBalancer starts prog (nginx or cmd/lb) in the nginx service's
