@@ -173,31 +173,10 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 	}
 	for _, huge := range []string{"-hugepages=true", "-hugepages=false"} {
 		sock := filepath.Join(dir, "api.sock")
-		var stderr bytes.Buffer
 		cmd := exec.Command(api, "-artifact", tampered, "-digest", pin.String(), "-listen", "unix:"+sock, huge)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		c := unixHTTP(sock)
-	wait:
-		for {
-			select {
-			case err = <-done:
-				break wait
-			case <-time.After(100 * time.Millisecond):
-				if resp, err := c.Get("http://api/ready"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						cmd.Process.Kill()
-						t.Fatalf("%s: the API became ready on the tampered artifact", huge)
-					}
-				}
-			}
-		}
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		stderr, done := testenv.Start(t, cmd)
+		err = testenv.ExitsUnready(t, huge+" on the tampered artifact", cmd, done, testenv.UnixClient(sock), "http://api/ready", time.Minute)
+		if !testenv.ExitedWith(err, 1) {
 			t.Errorf("%s: the API ended with %v; want exit status 1", huge, err)
 		}
 		for _, want := range []string{pin.String(), got.String(), "pinned"} {
@@ -209,7 +188,7 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 
 	indexer := productBinary(t, "indexer")
 	out, err := exec.Command(indexer, "-check", tampered, "-digest", pin.String()).CombinedOutput()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
+	if !testenv.ExitedWith(err, 1) || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
 		t.Errorf("indexer -check of the tampered file: %v\n%s\nwant exit status 1 naming both digests", err, out)
 	}
 	out, err = exec.Command(indexer, "-check", realArtifact(t), "-digest", pin.String(), "-memory-limit", "160MB").CombinedOutput()
@@ -261,13 +240,6 @@ func checkSpecAnswers(t *testing.T, url string) {
 	}
 }
 
-// unixHTTP is an HTTP client of a Unix socket.
-func unixHTTP(sock string) *http.Client {
-	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
-		Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) },
-	}}
-}
-
 // TestArtifactTruncatedWhileMapped maps a copy of the real artifact
 // (-hugepages=false), then truncates the file in place under the running
 // API and sends SPEC.md's examples: every answer must be the right one
@@ -287,24 +259,11 @@ func TestArtifactTruncatedWhileMapped(t *testing.T) {
 	size := int64(len(b))
 	b = nil
 	sock := filepath.Join(dir, "api.sock")
-	var stderr bytes.Buffer
 	cmd := exec.Command(productBinary(t, "api"), "-artifact", path, "-listen", "unix:"+sock, "-hugepages=false", "-warm", "200")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	stderr, done := testenv.Start(t, cmd)
 	defer cmd.Process.Kill()
-	c := unixHTTP(sock)
-	ready := false
-	for deadline := time.Now().Add(time.Minute); !ready && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := c.Get("http://api/ready"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == 200
-		}
-	}
-	if !ready {
+	c := testenv.UnixClient(sock)
+	if !testenv.BecomesReady(c, "http://api/ready", time.Minute) {
 		t.Fatalf("the API never became ready:\n%s", stderr.String())
 	}
 	cases := []struct{ body, want string }{{testenv.SpecLegit, testenv.SpecLegitAnswer}, {testenv.SpecFraud, testenv.SpecFraudAnswer}}
@@ -315,7 +274,7 @@ func TestArtifactTruncatedWhileMapped(t *testing.T) {
 	}
 	unavailable, answered := 0, 0
 	for i := 0; i < 40; i++ {
-		code, body := scoreOver(c, cases[i%2].body)
+		code, body := testenv.PostScore(c, cases[i%2].body)
 		switch {
 		case code == 0: // refused: the process has stopped
 		case code == 503:
@@ -332,7 +291,7 @@ func TestArtifactTruncatedWhileMapped(t *testing.T) {
 	}
 	select {
 	case err := <-done:
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		if !testenv.ExitedWith(err, 1) {
 			t.Fatalf("the API ended with %v; want exit status 1, not a signal:\n%s", err, stderr.String())
 		}
 	case <-time.After(20 * time.Second):
@@ -341,17 +300,6 @@ func TestArtifactTruncatedWhileMapped(t *testing.T) {
 	if !strings.Contains(stderr.String(), "truncated or rewritten in place") {
 		t.Errorf("the API's log does not say why it stopped:\n%s", stderr.String())
 	}
-}
-
-// scoreOver posts body to /fraud-score over c; code 0 means no answer.
-func scoreOver(c *http.Client, body string) (int, string) {
-	resp, err := c.Post("http://api/fraud-score", "application/json", strings.NewReader(body))
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // TestMemoryAtConnectionLimit opens, through the running stack's
