@@ -264,4 +264,3 @@ func countBy(mu *sync.Mutex, times *[]time.Time, t time.Time) int {
 	}
 	return n
 }
-

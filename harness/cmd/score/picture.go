@@ -2,6 +2,7 @@ package main
 
 import (
 	"log"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -29,7 +30,12 @@ func watchRun(logger *log.Logger, o options, dir string) *runWatch {
 	if observe.Ready(w.client) {
 		logger.Printf("prometheus: using the one at %s for the run's picture", o.prometheus)
 	} else {
-		listen := o.prometheus[len("http://"):]
+		u, err := url.Parse(o.prometheus)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			logger.Printf("NO PICTURE of this run: -prometheus %q is not an http://host:port address", o.prometheus)
+			return w
+		}
+		listen := u.Host
 		s, err := observe.Start(observe.Config{Bin: "prometheus", File: o.prometheusConfig, Listen: listen, Data: filepath.Join(dir, "prometheus")})
 		if err != nil {
 			logger.Printf("NO PICTURE of this run: it needs a Prometheus, and none answers at %s nor could one be started: %v", o.prometheus, err)
