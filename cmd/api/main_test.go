@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,9 +21,13 @@ import (
 	"fraudknn/vector"
 )
 
-// buildAPI compiles this command once for the tests.
+// buildAPI compiles this command for a test that runs it, which it skips
+// under -short.
 func buildAPI(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
 	bin := filepath.Join(t.TempDir(), "api")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -58,9 +63,6 @@ func smallArtifact(t *testing.T, dir string) string {
 // corrupted artifact: each time it must exit 1 with a message saying what
 // is wrong and how to rebuild, and /ready must never answer 200.
 func TestRefusesBadArtifacts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	good := smallArtifact(t, dir)
@@ -112,9 +114,6 @@ func becomesReady(client *http.Client, url string) bool {
 // where it looked and how to build one; beside one, it serves it and says
 // so. When 127.0.0.1:8080 is free it also runs with no flags at all.
 func TestDefaultArtifact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 
@@ -203,46 +202,43 @@ func TestFloorHandler(t *testing.T) {
 // The removed -metrics flag stops the program with a message naming
 // -operator.
 func TestOperatorListener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	art := smallArtifact(t, dir)
 	public, operator := filepath.Join(dir, "api.sock"), filepath.Join(dir, "op.sock")
-	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-artifact", art, "-listen", "unix:"+public, "-operator", "unix:"+operator, "-warm", "100")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	stderr, done := testenv.Start(t, cmd)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); <-done }()
 	if !becomesReady(testenv.UnixClient(public), "http://api/ready") || !becomesReady(testenv.UnixClient(operator), "http://api/ready") {
 		t.Fatalf("never ready on both listeners:\n%s", stderr.String())
 	}
 	if st, err := os.Stat(operator); err != nil || st.Mode().Perm() != 0o660 {
 		t.Fatalf("operator socket: %v, %v; want mode 0660", st, err)
 	}
-	post := func(sock, path string) (int, string) {
-		resp, err := testenv.UnixClient(sock).Post("http://api"+path, "application/json", strings.NewReader(testenv.SpecFraud))
+	// do sends method to path on sock; a POST carries SPEC.md's fraud example.
+	do := func(method, sock, path string) (int, string) {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader(testenv.SpecFraud)
+		}
+		req, err := http.NewRequest(method, "http://api"+path, body)
 		if err != nil {
-			t.Fatalf("%s %s: %v", sock, path, err)
+			t.Fatal(err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := testenv.UnixClient(sock).Do(req)
+		if err != nil {
+			t.Fatalf("%s %s %s: %v", method, sock, path, err)
 		}
 		defer resp.Body.Close()
 		var b bytes.Buffer
 		b.ReadFrom(resp.Body)
 		return resp.StatusCode, b.String()
 	}
-	get := func(sock, path string) (int, string) {
-		resp, err := testenv.UnixClient(sock).Get("http://api" + path)
-		if err != nil {
-			t.Fatalf("%s %s: %v", sock, path, err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
-	}
+	post := func(sock, path string) (int, string) { return do("POST", sock, path) }
+	get := func(sock, path string) (int, string) { return do("GET", sock, path) }
 	if code, body := post(public, "/fraud-score/explain"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
 		t.Errorf("public explain: %d %s; want a JSON 404", code, body)
 	}
@@ -289,9 +285,6 @@ func TestOperatorListener(t *testing.T) {
 // answer it got before the truncation, or 503; the process then stops in
 // order with status 1, saying why, for its supervisor to restart it.
 func TestTruncatedMappedArtifact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	path := smallArtifact(t, dir)
