@@ -32,6 +32,7 @@ import (
 	"fraudknn/internal/decision"
 	"fraudknn/internal/server"
 	"fraudknn/internal/testenv"
+	"fraudknn/internal/testenv/realartifact"
 	"fraudknn/knn"
 	"fraudknn/vector"
 	"fraudknn/vectorize"
@@ -69,21 +70,6 @@ func tamperLabels(t *testing.T, b []byte) []byte {
 	return out
 }
 
-// realArtifact returns the path of the real artifact ($FRAUDKNN_ARTIFACT,
-// else build/index.fknn at the repository's root), or skips.
-func realArtifact(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("FRAUDKNN_ARTIFACT")
-	if path == "" {
-		root, _ := dataset.ModuleRoot()
-		path = filepath.Join(root, "build", "index.fknn")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
-	}
-	return path
-}
-
 // tamperedCopy writes the real artifact with its labels zeroed to a
 // temporary folder, and returns its path and the real artifact's digest.
 // It first shows what the tamper does without a pin: the file opens
@@ -91,7 +77,7 @@ func realArtifact(t *testing.T) string {
 // scores 1.0, would be approved.
 func tamperedCopy(t *testing.T, dir string) (string, artifact.Digest) {
 	t.Helper()
-	real := realArtifact(t)
+	real := realartifact.Path(t)
 	b, err := os.ReadFile(real)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +178,7 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 	if !testenv.ExitedWith(err, 1) || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
 		t.Errorf("indexer -check of the tampered file: %v\n%s\nwant exit status 1 naming both digests", err, out)
 	}
-	out, err = exec.Command(indexer, "-check", realArtifact(t), "-digest", pin.String(), "-memory-limit", "160MB").CombinedOutput()
+	out, err = exec.Command(indexer, "-check", realartifact.Path(t), "-digest", pin.String(), "-memory-limit", "160MB").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "ok: ") {
 		t.Errorf("indexer -check of the real artifact with its digest: %v\n%s", err, out)
 	}
@@ -250,7 +236,7 @@ func checkSpecAnswers(t *testing.T, url string) {
 // another; and each API must stop in order with status 1 (the
 // supervisor's cue to restart it), saying why, never die of SIGBUS.
 func TestArtifactTruncatedWhileMapped(t *testing.T) {
-	real := realArtifact(t)
+	real := realartifact.Path(t)
 	root, _ := dataset.ModuleRoot()
 	for _, balancer := range []string{"nginx", "fdpass"} {
 		t.Run(balancer, func(t *testing.T) {

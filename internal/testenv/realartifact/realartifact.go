@@ -12,11 +12,10 @@ import (
 	"fraudknn/internal/dataset"
 )
 
-// Load loads the real artifact as cmd/api does (copied into huge
-// pages): $FRAUDKNN_ARTIFACT, else build/index.fknn at the module's root
-// (`make artifact` writes it). Without one it skips, saying how to make
-// it. The artifact is closed when the test ends.
-func Load(tb testing.TB) *artifact.Artifact {
+// Path returns the path of the real artifact: $FRAUDKNN_ARTIFACT, else
+// build/index.fknn at the module's root (`make artifact` writes it).
+// Without one it skips, saying how to make it.
+func Path(tb testing.TB) string {
 	tb.Helper()
 	path := os.Getenv("FRAUDKNN_ARTIFACT")
 	if path == "" {
@@ -26,7 +25,14 @@ func Load(tb testing.TB) *artifact.Artifact {
 	if _, err := os.Stat(path); err != nil {
 		tb.Skipf("skipping: no artifact at %s (run `make artifact` or set FRAUDKNN_ARTIFACT)", path)
 	}
-	a, err := artifact.CopyToHugePages(path)
+	return path
+}
+
+// Load loads the real artifact (Path) as cmd/api does, copied into huge
+// pages. The artifact is closed when the test ends.
+func Load(tb testing.TB) *artifact.Artifact {
+	tb.Helper()
+	a, err := artifact.CopyToHugePages(Path(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
