@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -22,9 +21,13 @@ import (
 	"fraudknn/vector"
 )
 
-// buildAPI compiles this command once for the tests.
+// buildAPI compiles this command for a test that runs it, which it skips
+// under -short.
 func buildAPI(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: builds and runs the binary")
+	}
 	bin := filepath.Join(t.TempDir(), "api")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -60,9 +63,6 @@ func smallArtifact(t *testing.T, dir string) string {
 // corrupted artifact: each time it must exit 1 with a message saying what
 // is wrong and how to rebuild, and /ready must never answer 200.
 func TestRefusesBadArtifacts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	good := smallArtifact(t, dir)
@@ -80,36 +80,10 @@ func TestRefusesBadArtifacts(t *testing.T) {
 		{"corrupted", flipped, "checksum mismatch"},
 	} {
 		sock := filepath.Join(dir, tc.name+".sock")
-		var stderr bytes.Buffer
 		cmd := exec.Command(bin, "-artifact", tc.path, "-listen", "unix:"+sock)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		client := unixClient(sock)
-		var err error
-	poll:
-		for {
-			select {
-			case err = <-done:
-				break poll
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("%s: the API did not exit", tc.name)
-			default:
-				if resp, err := client.Get("http://api/ready"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						t.Fatalf("%s: /ready said 200", tc.name)
-					}
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
-		exit, ok := err.(*exec.ExitError)
-		if !ok || exit.ExitCode() != 1 {
+		stderr, done := testenv.Start(t, cmd)
+		err := testenv.ExitsUnready(t, tc.name, cmd, done, testenv.UnixClient(sock), "http://api/ready", 10*time.Second)
+		if !testenv.ExitedWith(err, 1) {
 			t.Errorf("%s: exit %v; want status 1", tc.name, err)
 		}
 		if msg := stderr.String(); !strings.Contains(msg, tc.want) || !strings.Contains(msg, "make artifact") {
@@ -124,33 +98,15 @@ func TestRefusesBadArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	if !becomesReady(unixClient(sock), "http://api/ready") {
+	if !becomesReady(testenv.UnixClient(sock), "http://api/ready") {
 		t.Fatal("a good artifact never became ready")
 	}
-}
-
-// unixClient returns an HTTP client that reaches the API on a socket.
-func unixClient(sock string) *http.Client {
-	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
 }
 
 // becomesReady polls url for up to 10 s and reports whether it answered
 // 200.
 func becomesReady(client *http.Client, url string) bool {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return true
-			}
-		}
-	}
-	return false
+	return testenv.BecomesReady(client, url, 10*time.Second)
 }
 
 // TestDefaultArtifact runs the API without -artifact, as `go run ./cmd/api`
@@ -158,9 +114,6 @@ func becomesReady(client *http.Client, url string) bool {
 // where it looked and how to build one; beside one, it serves it and says
 // so. When 127.0.0.1:8080 is free it also runs with no flags at all.
 func TestDefaultArtifact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 
@@ -169,7 +122,7 @@ func TestDefaultArtifact(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Stderr = &stderr
 	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+	if !testenv.ExitedWith(err, 1) {
 		t.Fatalf("with no artifact: exit %v; want status 1\n%s", err, stderr.String())
 	}
 	for _, want := range []string{filepath.Join(dir, "build", "index.fknn"), "go run ./cmd/indexer", "make artifact"} {
@@ -202,7 +155,7 @@ func TestDefaultArtifact(t *testing.T) {
 		return stderr.String()
 	}
 	sock := filepath.Join(dir, "api.sock")
-	if msg := run("http://api/ready", unixClient(sock), "-listen", "unix:"+sock, "-warm", "100"); !strings.Contains(msg, "loading build/index.fknn") {
+	if msg := run("http://api/ready", testenv.UnixClient(sock), "-listen", "unix:"+sock, "-warm", "100"); !strings.Contains(msg, "loading build/index.fknn") {
 		t.Errorf("the API did not say which artifact it loads: %q", msg)
 	}
 
@@ -249,46 +202,43 @@ func TestFloorHandler(t *testing.T) {
 // The removed -metrics flag stops the program with a message naming
 // -operator.
 func TestOperatorListener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	art := smallArtifact(t, dir)
 	public, operator := filepath.Join(dir, "api.sock"), filepath.Join(dir, "op.sock")
-	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-artifact", art, "-listen", "unix:"+public, "-operator", "unix:"+operator, "-warm", "100")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	if !becomesReady(unixClient(public), "http://api/ready") || !becomesReady(unixClient(operator), "http://api/ready") {
+	stderr, done := testenv.Start(t, cmd)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); <-done }()
+	if !becomesReady(testenv.UnixClient(public), "http://api/ready") || !becomesReady(testenv.UnixClient(operator), "http://api/ready") {
 		t.Fatalf("never ready on both listeners:\n%s", stderr.String())
 	}
 	if st, err := os.Stat(operator); err != nil || st.Mode().Perm() != 0o660 {
 		t.Fatalf("operator socket: %v, %v; want mode 0660", st, err)
 	}
-	post := func(sock, path string) (int, string) {
-		resp, err := unixClient(sock).Post("http://api"+path, "application/json", strings.NewReader(testenv.SpecFraud))
+	// do sends method to path on sock; a POST carries SPEC.md's fraud example.
+	do := func(method, sock, path string) (int, string) {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader(testenv.SpecFraud)
+		}
+		req, err := http.NewRequest(method, "http://api"+path, body)
 		if err != nil {
-			t.Fatalf("%s %s: %v", sock, path, err)
+			t.Fatal(err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := testenv.UnixClient(sock).Do(req)
+		if err != nil {
+			t.Fatalf("%s %s %s: %v", method, sock, path, err)
 		}
 		defer resp.Body.Close()
 		var b bytes.Buffer
 		b.ReadFrom(resp.Body)
 		return resp.StatusCode, b.String()
 	}
-	get := func(sock, path string) (int, string) {
-		resp, err := unixClient(sock).Get("http://api" + path)
-		if err != nil {
-			t.Fatalf("%s %s: %v", sock, path, err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
-	}
+	post := func(sock, path string) (int, string) { return do("POST", sock, path) }
+	get := func(sock, path string) (int, string) { return do("GET", sock, path) }
 	if code, body := post(public, "/fraud-score/explain"); code != 404 || !strings.Contains(body, `"error":"no such path`) {
 		t.Errorf("public explain: %d %s; want a JSON 404", code, body)
 	}
@@ -316,7 +266,7 @@ func TestOperatorListener(t *testing.T) {
 	clash := exec.Command(bin, "-artifact", art, "-listen", "unix:"+filepath.Join(dir, "b.sock"), "-operator", taken.Addr().String())
 	clash.Stderr = &busy
 	err = clash.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(busy.String(), "cannot listen on "+taken.Addr().String()+" for -operator") {
+	if !testenv.ExitedWith(err, 1) || !strings.Contains(busy.String(), "cannot listen on "+taken.Addr().String()+" for -operator") {
 		t.Errorf("-operator on a taken address: exit %v, %q; want status 1 naming the address", err, busy.String())
 	}
 
@@ -324,7 +274,7 @@ func TestOperatorListener(t *testing.T) {
 	old := exec.Command(bin, "-artifact", art, "-metrics", "127.0.0.1:9100")
 	old.Stderr = &out
 	err = old.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(out.String(), "-operator 127.0.0.1:9100") {
+	if !testenv.ExitedWith(err, 2) || !strings.Contains(out.String(), "-operator 127.0.0.1:9100") {
 		t.Errorf("-metrics: exit %v, %q; want status 2 and a pointer to -operator", err, out.String())
 	}
 }
@@ -335,30 +285,21 @@ func TestOperatorListener(t *testing.T) {
 // answer it got before the truncation, or 503; the process then stops in
 // order with status 1, saying why, for its supervisor to restart it.
 func TestTruncatedMappedArtifact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds and runs the binary")
-	}
 	bin := buildAPI(t)
 	dir := t.TempDir()
 	path := smallArtifact(t, dir)
 	sock := filepath.Join(dir, "api.sock")
-	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-artifact", path, "-listen", "unix:"+sock, "-hugepages=false", "-warm", "100")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	stderr, done := testenv.Start(t, cmd)
 	defer cmd.Process.Kill()
-	client := unixClient(sock)
+	client := testenv.UnixClient(sock)
 	if !becomesReady(client, "http://api/ready") {
 		t.Fatalf("never ready:\n%s", stderr.String())
 	}
 	bodies := []string{testenv.SpecLegit, testenv.SpecFraud}
 	before := make([]string, len(bodies))
 	for i, b := range bodies {
-		code, answer := postScore(t, client, b)
+		code, answer := testenv.PostScore(client, b)
 		if code != 200 {
 			t.Fatalf("before the truncation: %d %s", code, answer)
 		}
@@ -369,7 +310,7 @@ func TestTruncatedMappedArtifact(t *testing.T) {
 	}
 	unavailable := 0
 	for i := 0; i < 20; i++ {
-		code, answer := postScore(t, client, bodies[i%2])
+		code, answer := testenv.PostScore(client, bodies[i%2])
 		switch {
 		case code == 0:
 			// The connection was refused: the process has stopped.
@@ -385,8 +326,7 @@ func TestTruncatedMappedArtifact(t *testing.T) {
 	}
 	select {
 	case err := <-done:
-		exit, ok := err.(*exec.ExitError)
-		if !ok || exit.ExitCode() != 1 {
+		if !testenv.ExitedWith(err, 1) {
 			t.Fatalf("the API ended with %v; want exit status 1 (not a signal)\n%s", err, stderr.String())
 		}
 	case <-time.After(15 * time.Second):
@@ -397,18 +337,6 @@ func TestTruncatedMappedArtifact(t *testing.T) {
 			t.Errorf("the API's log lacks %q:\n%s", want, stderr.String())
 		}
 	}
-}
-
-// postScore sends body to /fraud-score; code 0 means no answer.
-func postScore(t *testing.T, c *http.Client, body string) (int, string) {
-	t.Helper()
-	resp, err := c.Post("http://api/fraud-score", "application/json", strings.NewReader(body))
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // TestLoopbackOrUnix: the operator listener's warning is for addresses

@@ -71,7 +71,7 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	sig := <-stop
 	logger.Printf("%v: stopping after %d connections handed, %d closed for want of an API", sig, b.Handed.Load(), b.Dropped.Load())
-	cl.Close() // removes the socket
+	os.Remove(*control) // closing the listener instead would end ServeControl, which stops the program with status 1
 }
 
 // serveOperator serves the balancer's metrics at addr (host:port, or

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -173,31 +174,10 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 	}
 	for _, huge := range []string{"-hugepages=true", "-hugepages=false"} {
 		sock := filepath.Join(dir, "api.sock")
-		var stderr bytes.Buffer
 		cmd := exec.Command(api, "-artifact", tampered, "-digest", pin.String(), "-listen", "unix:"+sock, huge)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		c := unixHTTP(sock)
-	wait:
-		for {
-			select {
-			case err = <-done:
-				break wait
-			case <-time.After(100 * time.Millisecond):
-				if resp, err := c.Get("http://api/ready"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						cmd.Process.Kill()
-						t.Fatalf("%s: the API became ready on the tampered artifact", huge)
-					}
-				}
-			}
-		}
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		stderr, done := testenv.Start(t, cmd)
+		err = testenv.ExitsUnready(t, huge+" on the tampered artifact", cmd, done, testenv.UnixClient(sock), "http://api/ready", time.Minute)
+		if !testenv.ExitedWith(err, 1) {
 			t.Errorf("%s: the API ended with %v; want exit status 1", huge, err)
 		}
 		for _, want := range []string{pin.String(), got.String(), "pinned"} {
@@ -209,7 +189,7 @@ func TestArtifactTamperedRefusedAtStart(t *testing.T) {
 
 	indexer := productBinary(t, "indexer")
 	out, err := exec.Command(indexer, "-check", tampered, "-digest", pin.String()).CombinedOutput()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
+	if !testenv.ExitedWith(err, 1) || !strings.Contains(string(out), got.String()) || !strings.Contains(string(out), pin.String()) {
 		t.Errorf("indexer -check of the tampered file: %v\n%s\nwant exit status 1 naming both digests", err, out)
 	}
 	out, err = exec.Command(indexer, "-check", realArtifact(t), "-digest", pin.String(), "-memory-limit", "160MB").CombinedOutput()
@@ -261,91 +241,117 @@ func checkSpecAnswers(t *testing.T, url string) {
 	}
 }
 
-// unixHTTP is an HTTP client of a Unix socket.
-func unixHTTP(sock string) *http.Client {
-	return &http.Client{Timeout: time.Second, Transport: &http.Transport{
-		Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) },
-	}}
-}
-
-// TestArtifactTruncatedWhileMapped maps a copy of the real artifact
-// (-hugepages=false), then truncates the file in place under the running
-// API and sends SPEC.md's examples: every answer must be the right one
-// or a 503, never another, and the API must stop in order with status 1
-// (the supervisor's cue to restart it), never die of SIGBUS.
+// TestArtifactTruncatedWhileMapped starts a stack of its own, beside any
+// other (its own port and operator sockets, the compose file's limits),
+// under each balancer, with both APIs mapping a copy of the real
+// artifact (-hugepages=false); then truncates the file in place under
+// them and sends SPEC.md's examples through the balancer. Every answer
+// must be the right one or a refusal (503 or a balancer's error), never
+// another; and each API must stop in order with status 1 (the
+// supervisor's cue to restart it), saying why, never die of SIGBUS.
 func TestArtifactTruncatedWhileMapped(t *testing.T) {
 	real := realArtifact(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "index.fknn")
-	b, err := os.ReadFile(real)
+	root, _ := dataset.ModuleRoot()
+	for _, balancer := range []string{"nginx", "fdpass"} {
+		t.Run(balancer, func(t *testing.T) {
+			if balancer == "nginx" {
+				if _, err := exec.LookPath("nginx"); err != nil {
+					t.Skip("skipping: no nginx (apt-get install -y nginx)")
+				}
+			}
+			dir, err := os.MkdirTemp("", "fk-trunc") // short: socket paths are limited to 108 bytes
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			os.Chmod(dir, 0o755) // nginx's workers, another user, reach the sockets inside
+			path := filepath.Join(dir, "index.fknn")
+			b, err := os.ReadFile(real)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			size := int64(len(b))
+			b = nil
+			s, err := stack.Start(stack.Config{
+				Compose: filepath.Join(root, stack.ComposeFile(balancer)), NginxConf: filepath.Join(root, "nginx", "nginx.conf"), Nginx: "nginx",
+				API: productBinary(t, "api"), LB: productBinary(t, "lb"), Balancer: balancer, Artifact: path,
+				RunsDir: dir, Port: freePort(t), APIArgs: []string{"-hugepages=false", "-warm", "200"},
+				Operators:  []string{"unix:" + filepath.Join(dir, "op1.sock"), "unix:" + filepath.Join(dir, "op2.sock")},
+				LBOperator: "unix:" + filepath.Join(dir, "lb-op.sock"),
+				Log:        log.New(io.Discard, "", 0),
+			})
+			if err != nil {
+				logs, _ := filepath.Glob(filepath.Join(dir, "*", "*.log"))
+				more, _ := filepath.Glob(filepath.Join(dir, "*", "nginx", "error.log"))
+				logs = append(logs, more...)
+				for _, l := range logs {
+					text, _ := os.ReadFile(l)
+					t.Logf("%s:\n%s", l, text)
+				}
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Stop() })
+			checkSpecAnswers(t, s.URL)
+			// The tables the search reads first (the regions') are at the
+			// end of the file: cutting it in half faults every search.
+			if err := os.Truncate(path, size/2); err != nil {
+				t.Fatal(err)
+			}
+			cases := []struct{ body, want string }{{testenv.SpecLegit, testenv.SpecLegitAnswer}, {testenv.SpecFraud, testenv.SpecFraudAnswer}}
+			// Until both APIs have stopped (a request then waits for a
+			// backend until its timeout: cmd/lb holds it for one to come).
+			c := &http.Client{Timeout: 2 * time.Second}
+			refused, right := 0, 0
+			for i := 0; i < 40 && (s.Running("api1") || s.Running("api2")); i++ {
+				code, body := score(c, s.URL, cases[i%2].body)
+				switch {
+				case code == 200 && body == cases[i%2].want:
+					right++
+				case code == 200:
+					t.Errorf("request %d after the truncation: 200 %s; want %s or a refusal", i, body, cases[i%2].want)
+				default:
+					refused++
+				}
+			}
+			t.Logf("after the truncation: %d right answers, %d refused", right, refused)
+			if refused == 0 {
+				t.Error("nothing refused after the truncation: the search never read a truncated page, so the test shows nothing")
+			}
+			for range stack.APIs {
+				select {
+				case e := <-s.Exits():
+					var exit *exec.ExitError
+					if !errors.As(e.Err, &exit) || exit.ExitCode() != 1 {
+						t.Errorf("%s ended with %v; want exit status 1, not a signal (log %s)", e.Name, e.Err, s.LogFile(e.Name))
+					}
+					if text, _ := os.ReadFile(s.LogFile(e.Name)); !strings.Contains(string(text), "truncated or rewritten in place") {
+						t.Errorf("%s's log does not say why it stopped:\n%s", e.Name, text)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("an API did not stop after the fault")
+				}
+			}
+		})
+	}
+}
+
+// freePort returns a TCP port on loopback that nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	size := int64(len(b))
-	b = nil
-	sock := filepath.Join(dir, "api.sock")
-	var stderr bytes.Buffer
-	cmd := exec.Command(productBinary(t, "api"), "-artifact", path, "-listen", "unix:"+sock, "-hugepages=false", "-warm", "200")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	c := unixHTTP(sock)
-	ready := false
-	for deadline := time.Now().Add(time.Minute); !ready && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := c.Get("http://api/ready"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == 200
-		}
-	}
-	if !ready {
-		t.Fatalf("the API never became ready:\n%s", stderr.String())
-	}
-	cases := []struct{ body, want string }{{testenv.SpecLegit, testenv.SpecLegitAnswer}, {testenv.SpecFraud, testenv.SpecFraudAnswer}}
-	// The tables the search reads first (the regions') are at the end of
-	// the file: cutting it at half its size faults every search.
-	if err := os.Truncate(path, size/2); err != nil {
-		t.Fatal(err)
-	}
-	unavailable, answered := 0, 0
-	for i := 0; i < 40; i++ {
-		code, body := scoreOver(c, cases[i%2].body)
-		switch {
-		case code == 0: // refused: the process has stopped
-		case code == 503:
-			unavailable++
-		case code == 200 && body == cases[i%2].want:
-			answered++
-		default:
-			t.Errorf("request %d after the truncation: %d %s; want %s or 503", i, code, body, cases[i%2].want)
-		}
-	}
-	t.Logf("after the truncation: %d right answers, %d 503s", answered, unavailable)
-	if unavailable == 0 {
-		t.Error("no 503 after the truncation: the search never read a truncated page, so the test shows nothing")
-	}
-	select {
-	case err := <-done:
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
-			t.Fatalf("the API ended with %v; want exit status 1, not a signal:\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the API did not stop after the fault:\n%s", stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "truncated or rewritten in place") {
-		t.Errorf("the API's log does not say why it stopped:\n%s", stderr.String())
-	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// scoreOver posts body to /fraud-score over c; code 0 means no answer.
-func scoreOver(c *http.Client, body string) (int, string) {
-	resp, err := c.Post("http://api/fraud-score", "application/json", strings.NewReader(body))
+// score posts body to url's /fraud-score; code 0 means no answer.
+func score(c *http.Client, url, body string) (int, string) {
+	resp, err := c.Post(url+"/fraud-score", "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, err.Error()
 	}

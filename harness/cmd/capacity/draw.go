@@ -3,18 +3,15 @@ package main
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
+
+	"fraudknn/harness/internal/figure"
 )
 
 // colors of the configurations in the picture.
@@ -87,37 +84,7 @@ func picture(base string, rows []row, kneeP99 time.Duration) error {
 		}
 	}
 	// The same picture as SVG (for the docs) and PNG (for any viewer).
-	const w, h = 26 * vg.Centimeter, 11 * vg.Centimeter
-	for _, canvas := range []interface {
-		vg.CanvasSizer
-		io.WriterTo
-	}{vgsvg.New(w, h), vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}} {
-		tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3,
-			PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
-		cells := plot.Align([][]*plot.Plot{{lat, cpu}}, tiles, draw.New(canvas))
-		lat.Draw(cells[0][0])
-		cpu.Draw(cells[0][1])
-		name := base + ".svg"
-		if _, ok := canvas.(vgimg.PngCanvas); ok {
-			name = base + ".png"
-		}
-		if err := writeTo(name, canvas); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func writeTo(path string, w io.WriterTo) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return figure.Write(base, [][]*plot.Plot{{lat, cpu}}, 26*vg.Centimeter, 11*vg.Centimeter)
 }
 
 // addLine adds a line with points, in the legend when name is not empty.
@@ -129,7 +96,7 @@ func addLine(p *plot.Plot, name string, xy plotter.XYs, c color.Color, dashed bo
 	l.Color, s.Color = c, c
 	l.Width = vg.Points(1.5)
 	if dashed {
-		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.Dashes = figure.Dashes
 	}
 	p.Add(l, s)
 	if name != "" {

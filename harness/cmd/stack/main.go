@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&cfg.RunsDir, "runs", "runs", "folder for run folders (logs, sockets)")
 	flag.StringVar(&cfg.Balancer, "balancer", "nginx", "load balancer: nginx, or fdpass (bin/lb hands whole connections to the APIs)")
 	flag.StringVar(&cfg.LB, "lb", "bin/lb", "lb binary, for -balancer fdpass")
-	flag.IntVar(&cfg.Port, "port", 9999, "the port nginx listens on, as nginx.conf says")
+	flag.IntVar(&cfg.Port, "port", 9999, "the port the balancer listens on (nginx.conf's listen 9999 is rewritten to it)")
 	apiArgs := flag.String("api-args", "", "extra flags for both API instances (for example \"-max-conns 64\")")
 	check := flag.String("check", "", "do not start a stack: check this artifact as an index update would (every check an API makes, and the API's memory limit in -compose), and exit")
 	reindex := flag.String("reindex", "", "do not start a stack: ask the running one to serve this artifact instead, one instance at a time")

@@ -3,18 +3,15 @@ package observe
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
-	"os"
 	"sort"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
+
+	"fraudknn/harness/internal/figure"
 )
 
 // A panel of the run's picture: its queries, each drawn as one line per
@@ -115,27 +112,9 @@ func Draw(c Client, start, end time.Time, base string) (empty []string, err erro
 		}
 		plots[i] = p
 	}
-	const w, h = 26 * vg.Centimeter, 18 * vg.Centimeter
-	for _, canvas := range []interface {
-		vg.CanvasSizer
-		io.WriterTo
-	}{vgsvg.New(w, h), vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}} {
-		tiles := draw.Tiles{Rows: 2, Cols: 2, PadX: vg.Centimeter, PadY: vg.Centimeter, PadTop: vg.Millimeter * 3,
-			PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
-		grid := [][]*plot.Plot{{plots[0], plots[1]}, {plots[2], plots[3]}}
-		cells := plot.Align(grid, tiles, draw.New(canvas))
-		for r := range grid {
-			for col := range grid[r] {
-				grid[r][col].Draw(cells[r][col])
-			}
-		}
-		name := base + ".svg"
-		if _, ok := canvas.(vgimg.PngCanvas); ok {
-			name = base + ".png"
-		}
-		if err := writeTo(name, canvas); err != nil {
-			return nil, err
-		}
+	grid := [][]*plot.Plot{{plots[0], plots[1]}, {plots[2], plots[3]}}
+	if err := figure.Write(base, grid, 26*vg.Centimeter, 18*vg.Centimeter); err != nil {
+		return nil, err
 	}
 	return empty, nil
 }
@@ -163,21 +142,9 @@ func addLine(p *plot.Plot, name string, xy plotter.XYs, c color.Color, dashed bo
 	}
 	l.Width = vg.Points(1.2)
 	if dashed {
-		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.Dashes = figure.Dashes
 	}
 	p.Add(l)
 	p.Legend.Add(name, l)
 	return nil
-}
-
-func writeTo(path string, w io.WriterTo) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -132,16 +132,33 @@ func pids(s *Stack) [2]int {
 	return [2]int{s.procs[APIs[0]].cmd.Process.Pid, s.procs[APIs[1]].cmd.Process.Pid}
 }
 
+// reindexFixture skips the test under -short (it builds cmd/api and
+// starts two instances); otherwise it returns a fresh folder holding an
+// old and a new small artifact.
+func reindexFixture(t *testing.T) (dir, oldPath, newPath string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: builds cmd/api and starts two instances")
+	}
+	dir = t.TempDir()
+	oldPath, newPath = smallArtifacts(t, dir)
+	return dir, oldPath, newPath
+}
+
+// settleFast shortens Settle for the test: with no balancer and no
+// traffic there is nothing to wait for between the instances' restarts.
+func settleFast(t *testing.T) {
+	old := Settle
+	Settle = 100 * time.Millisecond
+	t.Cleanup(func() { Settle = old })
+}
+
 // TestReindexAbortsOnBadArtifacts offers Reindex a corrupt, a truncated
 // and a missing artifact: each is refused with a message that says why
 // and that nothing changed, and both instances keep running, as the same
 // processes, on the old artifact.
 func TestReindexAbortsOnBadArtifacts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds cmd/api and starts two instances")
-	}
-	dir := t.TempDir()
-	oldPath, newPath := smallArtifacts(t, dir)
+	dir, oldPath, newPath := reindexFixture(t)
 	s := startAPIs(t, apiBinary(t, dir), oldPath)
 	before, answer := pids(s), labels(t, s, "api1")
 
@@ -179,14 +196,8 @@ func TestReindexAbortsOnBadArtifacts(t *testing.T) {
 // flipped: both instances are new processes serving the flipped labels,
 // and the second was stopped only after the first was ready again.
 func TestReindexRolls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds cmd/api and starts two instances")
-	}
-	old := Settle
-	Settle = 100 * time.Millisecond // no balancer, no traffic: nothing to wait for
-	t.Cleanup(func() { Settle = old })
-	dir := t.TempDir()
-	oldPath, newPath := smallArtifacts(t, dir)
+	settleFast(t)
+	dir, oldPath, newPath := reindexFixture(t)
 	s := startAPIs(t, apiBinary(t, dir), oldPath)
 	before, answer := pids(s), labels(t, s, "api2")
 
@@ -246,14 +257,8 @@ func TestReindexRolls(t *testing.T) {
 // artifact is refused (an error, nothing moved), a good one is served
 // and moved to the stack's artifact path.
 func TestControlSocket(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds cmd/api and starts two instances")
-	}
-	old := Settle
-	Settle = 100 * time.Millisecond
-	t.Cleanup(func() { Settle = old })
-	dir := t.TempDir()
-	oldPath, newPath := smallArtifacts(t, dir)
+	settleFast(t)
+	dir, oldPath, newPath := reindexFixture(t)
 	s := startAPIs(t, apiBinary(t, dir), oldPath)
 	answer := labels(t, s, "api1")
 	sock := filepath.Join(s.Dir, ControlSocket)
@@ -295,14 +300,8 @@ func TestControlSocket(t *testing.T) {
 // refused with nothing changed; one with the new file's digest rolls,
 // and the new instances are pinned to it.
 func TestReindexPinned(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds cmd/api and starts two instances")
-	}
-	old := Settle
-	Settle = 100 * time.Millisecond
-	t.Cleanup(func() { Settle = old })
-	dir := t.TempDir()
-	oldPath, newPath := smallArtifacts(t, dir)
+	settleFast(t)
+	dir, oldPath, newPath := reindexFixture(t)
 	oldSum, err := artifact.ReadDigestFile(oldPath)
 	if err != nil {
 		t.Fatal(err)

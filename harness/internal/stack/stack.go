@@ -4,6 +4,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,11 @@ type Config struct {
 	// Operators are the operator listeners of api1 and api2 (cmd/api
 	// -operator: host:port or unix:/path); empty means DefaultOperators.
 	Operators []string
-	Log       *log.Logger
+	// LBOperator is cmd/lb's operator listener with Balancer "fdpass";
+	// empty means LBOperator. A second stack beside the native one (a
+	// test's) gives other addresses here, in Operators and in Port.
+	LBOperator string
+	Log        *log.Logger
 }
 
 // DefaultOperators are the operator listeners of api1 and api2 in the
@@ -216,7 +221,7 @@ func (s *Stack) startAPIs(cgroups map[string]*Cgroup) error {
 // two at most; lb makes the socket's folder, mode 0700.
 func (s *Stack) startLB(cg *Cgroup) error {
 	return s.startBalancer(cg, s.cfg.LB, "-listen", fmt.Sprintf("127.0.0.1:%d", s.cfg.Port), "-control", s.lbSocket(),
-		"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", LBOperator)
+		"-trust-uid", strconv.Itoa(os.Getuid()), "-backends", strconv.Itoa(len(APIs)), "-operator", cmp.Or(s.cfg.LBOperator, LBOperator))
 }
 
 // startNginx starts nginx with the deployment's nginx.conf, its paths
@@ -226,7 +231,8 @@ func (s *Stack) startNginx(cg *Cgroup, nginx string) error {
 	if err != nil {
 		return err
 	}
-	text := strings.NewReplacer("/sockets/", filepath.Join(s.Dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(s.Dir, "nginx")+"/").Replace(string(conf))
+	text := strings.NewReplacer("/sockets/", filepath.Join(s.Dir, "sockets")+"/", "/tmp/nginx/", filepath.Join(s.Dir, "nginx")+"/",
+		"listen 9999 ", fmt.Sprintf("listen %d ", s.cfg.Port)).Replace(string(conf))
 	confPath := filepath.Join(s.Dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
 		return err
