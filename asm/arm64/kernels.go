@@ -130,18 +130,7 @@ func scanBlock(a *asm, k kernel) {
 			a.op("BHI scan_next // least partial sum > bound")
 		}
 	}
-	a.op("ADD R9<<2, R5, R11")
-	a.op("VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R11)")
-	passMask(a, "R11")
-	limitMask(a, "R11", "R9", "R3", 4, group)
-	appendIndices(a, "scan", "R11", "R9", "R6", "R8", "scan_next")
-
-	a.label("scan_next")
-	a.op("ADD $%d, R9", group)
-	a.op("CMP R3, R9")
-	a.op("BLO scan_loop")
-	a.op("MOVD R8, ret+56(FP)")
-	a.op("RET")
+	endStep(a, "scan", "R5", "R9", "R3", "R6", "R8", 56)
 }
 
 func boxBounds(a *asm, k kernel) {
@@ -180,17 +169,25 @@ func boxBounds(a *asm, k kernel) {
 		a.op("VSUB V3.H8, V1.H8, V1.H8")
 		addSquares(a, d, 0, 1)
 	}
-	a.op("ADD R10<<2, R6, R11")
+	endStep(a, "box", "R6", "R10", "R4", "R7", "R9", 64)
+}
+
+// endStep ends a step of the scan or box kernel (name): it stores the
+// step's sums (V4-V7) at dst + 4·j, appends the columns within bound and
+// below n to cand, counting them in count, steps j on by a group and
+// loops to name_loop while j < n, then returns count at ret(FP).
+func endStep(a *asm, name, dst, j, n, cand, count string, ret int) {
+	a.op("ADD %s<<2, %s, R11", j, dst)
 	a.op("VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R11)")
 	passMask(a, "R11")
-	limitMask(a, "R11", "R10", "R4", 4, group)
-	appendIndices(a, "box", "R11", "R10", "R7", "R9", "box_next")
+	limitMask(a, "R11", j, n, 4, group)
+	appendIndices(a, name, "R11", j, cand, count, name+"_next")
 
-	a.label("box_next")
-	a.op("ADD $%d, R10", group)
-	a.op("CMP R4, R10")
-	a.op("BLO box_loop")
-	a.op("MOVD R9, ret+64(FP)")
+	a.label(name + "_next")
+	a.op("ADD $%d, %s", group, j)
+	a.op("CMP %s, %s", n, j)
+	a.op("BLO %s_loop", name)
+	a.op("MOVD %s, ret+%d(FP)", count, ret)
 	a.op("RET")
 }
 
