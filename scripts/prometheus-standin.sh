@@ -13,11 +13,14 @@ name=${1:?usage: scripts/prometheus-standin.sh IMAGE (the name docker-compose.ob
 standin_keep_real prometheus-standin "$name"
 prom=$(standin_binary prometheus-standin prometheus /usr/bin/prometheus)
 standin_rootfs prometheus-standin "$prom" /usr/bin/prometheus
-mkdir -p "$root/etc/prometheus" "$root/prometheus" "$root/tmp"
+mkdir -p "$root/etc/prometheus" "$root/tmp" "$ctx/data"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 chmod 1777 "$root/tmp"
-# The database folder belongs to the user Prometheus runs as.
-chown 65534:65534 "$root/prometheus" 2>/dev/null || chmod 0777 "$root/prometheus"
+# The database folder's contents (none yet; the Dockerfile gives the
+# folder to the user Prometheus runs as: COPY makes what it copies
+# root's, so a chown here would not survive). A marker, so that COPY has a
+# file to carry the folder's owner; the database ignores it.
+touch "$ctx/data/.fraudknn-standin"
 standin_build prometheus-standin "$name"
 echo "prometheus-standin: built $name as a STAND-IN from Debian's prometheus $("$prom" --version 2>&1 | head -1 | awk '{print $3}'), never push it"
