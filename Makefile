@@ -104,24 +104,12 @@ k6:
 
 # nginx from Debian's package, installed when missing and possible.
 nginx:
-	@command -v nginx >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: nginx is missing; installing Debian's package"; \
-	    (apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)) || exit 1; \
-	  else \
-	    echo "make: nginx is missing: install it with: sudo apt-get install -y nginx" >&2; exit 1; \
-	  fi; }
+	@command -v nginx >/dev/null 2>&1 || scripts/apt-install.sh "nginx is missing" nginx
 
 # Prometheus and promtool from Debian's package (one package has both),
 # installed when missing and possible.
 prometheus:
-	@{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: prometheus is missing; installing Debian's package"; \
-	    (apt-get install -y -qq prometheus >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null)) || exit 1; \
-	  else \
-	    echo "make: prometheus is missing: install it with: sudo apt-get install -y prometheus" >&2; exit 1; \
-	  fi; }
+	@{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || scripts/apt-install.sh "prometheus is missing" prometheus
 
 # Both Prometheus configurations, and the alert rules' unit tests: each
 # alert fires on the series that should fire it and not on a near miss.
@@ -135,12 +123,7 @@ test-alerts: prometheus
 qemu:
 	@command -v qemu-aarch64 >/dev/null 2>&1 && [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { \
 	  pkgs="qemu-user"; [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || pkgs="$$pkgs qemu-user-binfmt"; \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: installing Debian's $$pkgs for the arm64 tests"; \
-	    (apt-get install -y -qq $$pkgs >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null)) || exit 1; \
-	  else \
-	    echo "make: the arm64 tests need qemu-aarch64 and its binfmt entry: install them with: sudo apt-get install -y $$pkgs" >&2; exit 1; \
-	  fi; }
+	  scripts/apt-install.sh "the arm64 tests need qemu-aarch64 and its binfmt entry" $$pkgs; }
 
 # The arm64 build under emulation (scripts/test-arm64.sh): knn's tests with
 # the NEON kernels required, the kernel fuzz targets for ARM64_FUZZTIME
