@@ -79,16 +79,6 @@ func rawExchange(t *testing.T, addr, request string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// errorText returns the "error" of a JSON error body, "" when the body is
-// not one.
-func errorText(body string) string {
-	var e struct{ Error string }
-	if json.Unmarshal([]byte(body), &e) != nil {
-		return ""
-	}
-	return e.Error
-}
-
 // TestSecurityPublicPortRoutes asks the public port for the operator's
 // routes and others, spelled as an attacker might to slip past an exact
 // match: each gets a JSON 404, and no answer carries neighbours or
@@ -126,7 +116,7 @@ func TestSecurityPublicPortRoutes(t *testing.T) {
 	} {
 		resp, body := rawExchange(t, addr, req)
 		line := strings.SplitN(req, "\r\n", 2)[0]
-		if resp.StatusCode != 404 || !strings.Contains(errorText(body), "no such path") || resp.Header.Get("Content-Type") != "application/json" {
+		if resp.StatusCode != 404 || !strings.Contains(testenv.ErrorText(body), "no such path") || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d (%s) %.200s; want a JSON 404", line, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 		if strings.Contains(body, "neighbors") || strings.Contains(body, "fraudknn_") {
@@ -150,7 +140,7 @@ func TestSecurityPublicPortMethods(t *testing.T) {
 	} {
 		req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", c.method, c.path)
 		resp, body := rawExchange(t, addr, req)
-		if resp.StatusCode != 405 || resp.Header.Get("Allow") != c.allow || !strings.Contains(errorText(body), c.want) {
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != c.allow || !strings.Contains(testenv.ErrorText(body), c.want) {
 			t.Errorf("%s %s: %d (Allow %q) %.200s; want 405, Allow %q, a JSON error saying %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), body, c.allow, c.want)
 		}
 	}
@@ -433,7 +423,7 @@ func TestSecurityPerClientLimit(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // nginx reads every header and body so far
 	resp, answer := rawExchange(t, addr, fmt.Sprintf("POST /fraud-score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(testenv.SpecLegit), testenv.SpecLegit))
-	if resp.StatusCode != 429 || errorText(answer) == "" {
+	if resp.StatusCode != 429 || testenv.ErrorText(answer) == "" {
 		t.Fatalf("with %d requests in progress from this address, the next got %d %.200s; want a JSON 429", limit, resp.StatusCode, answer)
 	}
 	dropped := 0

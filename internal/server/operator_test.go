@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,15 +13,6 @@ import (
 	"fraudknn/internal/testenv"
 	"fraudknn/knn"
 )
-
-// jsonError decodes an {"error": …} body, "" when it is not one.
-func jsonError(body string) string {
-	var e struct{ Error string }
-	if json.Unmarshal([]byte(body), &e) != nil {
-		return ""
-	}
-	return e.Error
-}
 
 // TestPublicListenerHasOnlyTheContestRoutes: the listener nginx and
 // cmd/lb reach answers the operator's routes, and any other path, with a
@@ -40,7 +30,7 @@ func TestPublicListenerHasOnlyTheContestRoutes(t *testing.T) {
 		{"GET", "/", ""},
 	} {
 		code, body, _ := do(t, c, r.method, r.path, r.body)
-		if code != 404 || jsonError(body) != "no such path; the API has POST /fraud-score and GET /ready" {
+		if code != 404 || testenv.ErrorText(body) != "no such path; the API has POST /fraud-score and GET /ready" {
 			t.Errorf("public %s %s: %d %s; want 404 naming only the public routes", r.method, r.path, code, body)
 		}
 	}
@@ -50,7 +40,7 @@ func TestPublicListenerHasOnlyTheContestRoutes(t *testing.T) {
 		{"POST", "/ready", "GET, HEAD"},
 	} {
 		code, body, h := do(t, c, r.method, r.path, "")
-		if code != 405 || string(h.Peek("Allow")) != r.allow || jsonError(body) == "" {
+		if code != 405 || string(h.Peek("Allow")) != r.allow || testenv.ErrorText(body) == "" {
 			t.Errorf("public %s %s: %d %s (Allow %q); want 405, Allow %q, a JSON error", r.method, r.path, code, body, h.Peek("Allow"), r.allow)
 		}
 	}
@@ -72,12 +62,12 @@ func TestOperatorRoutes(t *testing.T) {
 		t.Fatalf("operator /ready: %d %s", code, body)
 	}
 	code, body, h = doAt(t, c, "operator", "POST", MetricsPath, "{}")
-	if code != 405 || string(h.Peek("Allow")) != "GET, HEAD" || !strings.Contains(jsonError(body), "use GET") {
+	if code != 405 || string(h.Peek("Allow")) != "GET, HEAD" || !strings.Contains(testenv.ErrorText(body), "use GET") {
 		t.Fatalf("operator POST %s: %d %s (Allow %q)", MetricsPath, code, body, h.Peek("Allow"))
 	}
 	for _, path := range []string{"/fraud-score", "/nope", "/metrics/"} {
 		code, body, _ := doAt(t, c, "operator", "POST", path, testenv.SpecLegit)
-		if code != 404 || !strings.Contains(jsonError(body), "the operator listener has GET /metrics, POST /fraud-score/explain and GET /ready") {
+		if code != 404 || !strings.Contains(testenv.ErrorText(body), "the operator listener has GET /metrics, POST /fraud-score/explain and GET /ready") {
 			t.Errorf("operator POST %s: %d %s; want a JSON 404 naming its routes", path, code, body)
 		}
 	}

@@ -225,3 +225,13 @@ func CheckRow(t *testing.T, row MatrixRow, baseAnswer string, do func(method, pa
 		t.Errorf("%s: %d %.200s; want an error containing %q", row.name, code, body, row.errText)
 	}
 }
+
+// ErrorText returns the "error" of a JSON error body such as
+// {"error":"…"}, "" when the body is not one.
+func ErrorText(body string) string {
+	var e struct{ Error string }
+	if json.Unmarshal([]byte(body), &e) != nil {
+		return ""
+	}
+	return e.Error
+}
