@@ -57,8 +57,7 @@ func checkExplain(t *testing.T, url string) {
 func TestStackExplainMatrix(t *testing.T) {
 	url := operatorURLs(t)[0]
 	do := func(method, path, contentType, body string) (int, string) {
-		code, b, _ := postCT(t, method, url+path, contentType, body)
-		return code, b
+		return matrixPost(t, method, url+path, contentType, body)
 	}
 	_, base := do("POST", server.ExplainPath, "application/json", testenv.SpecLegit)
 	for _, row := range testenv.Matrix(testenv.SpecLegit) {
