@@ -11,7 +11,7 @@ import (
 
 // TestScoreFormula runs k6/score.js's score function, the contest's
 // formula, in k6 itself (no stack: a script that imports it and prints
-// what it returns) on cases whose figures are known: the README's CI line
+// what it returns) on cases whose figures are known: a CI lane's score line
 // and the formula's edges.
 func TestScoreFormula(t *testing.T) {
 	k6, err := filepath.Abs("../../../.tools/bin/k6")
@@ -32,7 +32,7 @@ func TestScoreFormula(t *testing.T) {
 	os.WriteFile(test, []byte(`import { score } from '`+script+`';
 const c = (tp, tn, fp, fn, errors) => ({ tp, tn, fp, fn, errors });
 const got = [
-  score(2.093, c(1300, 1709, 0, 0, 0)),   // the README's CI line (p99 rounded)
+  score(2.093, c(1300, 1709, 0, 0, 0)),   // a CI lane's line: score 5679.3 (p99 rounded)
   score(0.5, c(500, 500, 0, 0, 0)),       // p99 under 1 ms, no error: the best, 6000
   score(2500, c(500, 500, 0, 0, 0)),      // p99 over 2 s: -3000 for latency
   score(1, c(400, 400, 100, 100, 0)),     // 20 % failed: -3000 for detection
